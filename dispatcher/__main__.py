@@ -1,0 +1,3 @@
+from dispatcher.cli.app import main
+
+main()

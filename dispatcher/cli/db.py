@@ -1,0 +1,29 @@
+"""`dispatcher db …`: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from dispatcher.cli.context import console, state
+from dispatcher.store.db import make_engine
+from dispatcher.store.migrate import current_revision, head_revision, upgrade
+
+db_app = typer.Typer(help="Database schema migrations.")
+
+
+@db_app.command("upgrade")
+def upgrade_(ctx: typer.Context) -> None:
+    """Bring the database schema up to date (the daemon also does this on start)."""
+    engine = make_engine(state(ctx).settings.database_url)
+    upgrade(engine)
+    console.print(f"Database at revision {current_revision(engine)} (head).")
+
+
+@db_app.command()
+def status(ctx: typer.Context) -> None:
+    """Show the current and the newest schema revision."""
+    engine = make_engine(state(ctx).settings.database_url)
+    current, head = current_revision(engine), head_revision(engine)
+    console.print(f"current: {current or 'none'} · head: {head}")
+    if current != head:
+        raise typer.Exit(1)

@@ -1,0 +1,191 @@
+"""`dispatcher incident …`: what MedCom duty staff do during an FMK outage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dispatcher.cli.context import console, fail, state
+from dispatcher.cli.render import show_decision, show_detail, show_list
+from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time, report_daemon
+from dispatcher.clock import SystemClock
+from dispatcher.core.model import (
+    Acknowledge,
+    Cancel,
+    Confirm,
+    Event,
+    PostUpdate,
+    Rejected,
+    Resolve,
+    Trigger,
+)
+from dispatcher.incidents import queries, service
+from dispatcher.notices.render import TemplateError, standard_guidance
+
+incident_app = typer.Typer(help="Trigger, acknowledge, update, resolve and inspect incidents.")
+
+As = Annotated[
+    str | None,
+    typer.Option("--as", help="Who is acting (e-mail). Default: DISPATCHER_ACTOR or login@host."),
+]
+Number = Annotated[int, typer.Argument(help="The incident number, as in [FMK-nedbrud #N].")]
+TextFile = Annotated[
+    Path | None,
+    typer.Option(exists=True, dir_okay=False, readable=True, help="Read the text from a file."),
+]
+
+
+def _read(text: str | None, path: Path | None) -> str | None:
+    if path is not None:
+        return path.read_text(encoding="utf-8")
+    return text
+
+
+@incident_app.command()
+def trigger(
+    ctx: typer.Context,
+    summary: Annotated[str, typer.Option(help="One line: what is wrong with FMK.")],
+    details: Annotated[str, typer.Option(help="What is known so far.")] = "",
+    impact: Annotated[str, typer.Option(help="Known impact for the municipalities.")] = "",
+    guidance: Annotated[
+        str | None, typer.Option(help="What to do during the downtime (default: the standard).")
+    ] = None,
+    guidance_file: TextFile = None,
+    down_since: Annotated[
+        str | None,
+        typer.Option(help="When FMK went down, local time 'YYYY-MM-DD HH:MM' (default: now)."),
+    ] = None,
+    hold: Annotated[
+        bool, typer.Option("--hold", help="Do not tell the municipalities until `confirm`.")
+    ] = False,
+    actor: As = None,
+) -> None:
+    """Open an incident and, unless held, mail all municipalities with the vendors in Cc."""
+    cli = state(ctx)
+    runtime = open_runtime(cli.settings)
+    text = _read(guidance, guidance_file)
+    event = Trigger(
+        actor=actor_of(actor, cli.settings),
+        summary=summary,
+        details=details,
+        impact=impact,
+        guidance=text if text is not None else standard_guidance(cli.settings.templates_dir),
+        down_since=parse_local_time("--down-since", down_since) if down_since else None,
+        hold=hold,
+    )
+    now = SystemClock().now()
+    try:
+        number, decision = service.trigger(runtime.dispatch, event, now)
+    except (Rejected, TemplateError) as exc:
+        fail(str(exc))
+    console.print(
+        f"Opened incident [bold]#{number}[/]: {decision.incident.summary}", highlight=False
+    )
+    show_decision(decision, runtime.registry)
+    report_daemon(runtime.engine, now)
+
+
+def _apply(
+    ctx: typer.Context, number: int, actor: str | None, make: Callable[[str], Event]
+) -> None:
+    cli = state(ctx)
+    runtime = open_runtime(cli.settings)
+    now = SystemClock().now()
+    event = make(actor_of(actor, cli.settings))
+    try:
+        decision = service.apply(runtime.dispatch, number, event, now)
+    except (Rejected, TemplateError) as exc:
+        fail(f"incident #{number}: {exc}")
+    console.print(
+        f"Incident [bold]#{number}[/] is now {decision.incident.status}.", highlight=False
+    )
+    show_decision(decision, runtime.registry)
+    report_daemon(runtime.engine, now)
+
+
+@incident_app.command()
+def ack(ctx: typer.Context, number: Number, actor: As = None) -> None:
+    """Take ownership of the incident."""
+    _apply(ctx, number, actor, Acknowledge)
+
+
+@incident_app.command()
+def confirm(
+    ctx: typer.Context,
+    number: Number,
+    summary: Annotated[str | None, typer.Option(help="Replace the summary.")] = None,
+    details: Annotated[str | None, typer.Option(help="Replace the details.")] = None,
+    impact: Annotated[str | None, typer.Option(help="Replace the impact.")] = None,
+    guidance: Annotated[str | None, typer.Option(help="Replace the guidance.")] = None,
+    guidance_file: TextFile = None,
+    actor: As = None,
+) -> None:
+    """Send the held initial notice to the municipalities, optionally with edited text."""
+    text = _read(guidance, guidance_file)
+    _apply(
+        ctx,
+        number,
+        actor,
+        lambda who: Confirm(who, summary, details, impact, text),
+    )
+
+
+@incident_app.command()
+def update(
+    ctx: typer.Context,
+    number: Number,
+    message: Annotated[str, typer.Option(help="What has changed, in Danish.")],
+    actor: As = None,
+) -> None:
+    """Send an update now; the next scheduled update counts from now."""
+    _apply(ctx, number, actor, lambda who: PostUpdate(who, message))
+
+
+@incident_app.command()
+def resolve(
+    ctx: typer.Context,
+    number: Number,
+    message: Annotated[str | None, typer.Option(help="An extra note for the all-clear.")] = None,
+    up_since: Annotated[
+        str | None,
+        typer.Option(help="When FMK came back, local 'YYYY-MM-DD HH:MM' (default: now)."),
+    ] = None,
+    actor: As = None,
+) -> None:
+    """FMK runs again: close the incident and send the all-clear."""
+    fmk_up_since = parse_local_time("--up-since", up_since) if up_since else None
+    _apply(ctx, number, actor, lambda who: Resolve(who, message, fmk_up_since))
+
+
+@incident_app.command()
+def cancel(
+    ctx: typer.Context,
+    number: Number,
+    reason: Annotated[str, typer.Option(help="Why this was a false alarm.")],
+    actor: As = None,
+) -> None:
+    """A false alarm: close the incident; municipalities already told get a correction."""
+    _apply(ctx, number, actor, lambda who: Cancel(who, reason))
+
+
+@incident_app.command("list")
+def list_(
+    ctx: typer.Context,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
+) -> None:
+    """List incidents, newest first."""
+    runtime = open_runtime(state(ctx).settings)
+    show_list(queries.list_incidents(runtime.engine, include_closed=not open_only))
+
+
+@incident_app.command()
+def show(ctx: typer.Context, number: Number) -> None:
+    """The timeline and the delivery status for each municipality and vendor."""
+    runtime = open_runtime(state(ctx).settings)
+    detail = queries.incident_detail(runtime.engine, number)
+    if detail is None:
+        fail(f"there is no incident #{number}")
+    show_detail(detail, runtime.registry)

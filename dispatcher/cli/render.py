@@ -1,0 +1,104 @@
+"""Rich output for incidents: what a decision did, lists, timelines and delivery grids."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+
+from dispatcher.cli.context import console
+from dispatcher.contacts.model import Registry
+from dispatcher.core.model import Decision
+from dispatcher.incidents.queries import IncidentDetail
+from dispatcher.store.tables import DeliveryStatus, IncidentRow
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+MARKS = {
+    DeliveryStatus.SENT: "[green]✓ sent[/]",
+    DeliveryStatus.PENDING: "[yellow]… pending[/]",
+    DeliveryStatus.SENDING: "[yellow]… sending[/]",
+    DeliveryStatus.FAILED: "[bold red]✗ FAILED[/]",
+}
+
+
+def local(moment: datetime | None) -> str:
+    if moment is None:
+        return "–"
+    return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def show_decision(decision: Decision, registry: Registry) -> None:
+    for notice in decision.notices:
+        console.print(
+            f"Queued the {notice.kind} notice for {len(registry.municipalities)} municipalities "
+            f"and {len(registry.vendors)} vendor copies.",
+            highlight=False,
+        )
+    if decision.incident.next_update_at is not None:
+        console.print(f"Next update due {local(decision.incident.next_update_at)}.")
+
+
+def show_list(incidents: list[IncidentRow]) -> None:
+    if not incidents:
+        console.print("No incidents.")
+        return
+    table = Table("#", "status", "summary", "down since", "owner", "next update", "closed")
+    for row in incidents:
+        table.add_row(
+            str(row.id),
+            row.status,
+            row.summary,
+            local(row.down_since),
+            row.owner or "–",
+            local(row.next_update_at),
+            local(row.closed_at),
+        )
+    console.print(table)
+
+
+def show_detail(detail: IncidentDetail, registry: Registry) -> None:
+    row = detail.incident
+    console.print(f"[bold]Incident #{row.id}[/] {row.status}: {row.summary}", highlight=False)
+    console.print(
+        f"Down since {local(row.down_since)} · owner {row.owner or '–'} · "
+        f"municipalities told {local(row.informed_at)} · next update {local(row.next_update_at)}"
+        f" · closed {local(row.closed_at)}",
+        highlight=False,
+    )
+    timeline = Table("time", "who", "what", "", title="Timeline")
+    for entry in detail.timeline:
+        timeline.add_row(local(entry.at), entry.actor, entry.kind, entry.text)
+    console.print(timeline)
+    if not detail.notices:
+        console.print("No notices have been sent.")
+        return
+    grid = Table(
+        "code",
+        "recipient",
+        *(f"#{n.notice.sequence} {n.notice.kind}" for n in detail.notices),
+        title="Deliveries",
+    )
+    names = {m.audience: (str(m.code), m.name) for m in registry.municipalities}
+    names |= {v.audience: ("vendor", v.name) for v in registry.vendors}
+    for audience, by_notice in sorted(
+        detail.grid.items(), key=lambda kv: names.get(kv[0], ("", kv[0]))
+    ):
+        code, name = names.get(audience, ("?", audience))
+        cells = [
+            MARKS[DeliveryStatus(by_notice[n.notice.sequence])]
+            if n.notice.sequence in by_notice
+            else "–"
+            for n in detail.notices
+        ]
+        grid.add_row(code, name, *cells)
+    console.print(grid)
+    for notice in detail.notices:
+        counts = ", ".join(f"{count} {status}" for status, count in sorted(notice.counts.items()))
+        console.print(f"#{notice.notice.sequence} {notice.notice.kind}: {counts}", highlight=False)
+    for failure in detail.failures:
+        console.print(
+            f"[bold red]FAILED[/] #{failure.notice_sequence} to {failure.recipient} "
+            f"({failure.audience}): {failure.reply}",
+            highlight=False,
+        )

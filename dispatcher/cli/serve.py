@@ -1,0 +1,50 @@
+"""`dispatcher serve` and `dispatcher mailcatcher`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dispatcher import logs
+from dispatcher.cli.context import console, fail, state
+from dispatcher.clock import SystemClock
+from dispatcher.contacts.registry import RegistryError
+from dispatcher.daemon.serve import Daemon, DaemonFailed
+from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, MailCatcher
+from dispatcher.notices.render import TemplateError
+from dispatcher.runtime import build, refusals
+
+
+def serve(ctx: typer.Context) -> None:
+    """Run the daemon: send notices, keep the 2-hour cadence, serve HTTP."""
+    settings = state(ctx).settings
+    logs.configure(settings.log_level)
+    try:
+        runtime = build(settings)
+    except (RegistryError, TemplateError) as exc:
+        fail(str(exc))
+    problems = refusals(settings, runtime.registry)
+    if problems:
+        fail("refusing to start:\n  " + "\n  ".join(problems))
+    try:
+        asyncio.run(Daemon(runtime, SystemClock()).run())
+    except DaemonFailed as exc:
+        fail(str(exc))
+
+
+def mailcatcher(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 1025,
+    folder: Annotated[Path, typer.Option(help="Where to save .eml files.")] = Path("var/mail"),
+) -> None:
+    """A local SMTP server that saves every message it gets as a file; it relays nothing."""
+    with MailCatcher(CatcherHandler(folder), host=LOOPBACK, port=port):
+        console.print(f"Catching mail on {LOOPBACK}:{port} into {folder}/ (Ctrl+C stops).")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            console.print("Stopped.")

@@ -1,0 +1,175 @@
+"""All configuration in one pydantic-settings model.
+
+Sources, strongest first: keyword arguments, `DISPATCHER_*` environment variables, the TOML file
+named by `--config` or `DISPATCHER_CONFIG`, then the defaults below (embedded, for one host).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "DISPATCHER_"
+
+
+_SHORT_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
+
+
+def _duration(value: object) -> object:
+    """Accept '2h', '15m', '90s', '1h30m' and plain seconds ('7200') besides ISO 8601 ('PT2H')."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return timedelta(seconds=float(text))
+    match = _SHORT_DURATION.match(text)
+    if text and match:
+        hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+        return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class SmtpTls(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    env: Literal["development", "production"] = Field(
+        "development", description="`production` refuses placeholder contacts and unsafe SMTP."
+    )
+    database_url: str = Field(
+        "sqlite:///var/dispatcher.db",
+        description="SQLAlchemy URL: `sqlite:///PATH` or `postgresql+psycopg://USER@HOST/DB`.",
+    )
+    smtp_host: str = Field("localhost", description="Mail relay host.")
+    smtp_port: int = Field(1025, ge=1, le=65535, description="Mail relay port.")
+    smtp_username: str | None = Field(
+        None, description="SMTP AUTH user name, if the relay needs it."
+    )
+    smtp_password: SecretStr | None = Field(None, description="SMTP AUTH password (never logged).")
+    smtp_tls: SmtpTls = Field(
+        SmtpTls.NONE, description="`none`, `starttls` or `tls` (implicit TLS)."
+    )
+    smtp_allow_plaintext: bool = Field(
+        False, description="Allow `smtp_tls=none` to a relay that is not on loopback."
+    )
+    smtp_ca_file: Path | None = Field(
+        None, description="CA bundle to verify the relay's certificate (default: system CAs)."
+    )
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds for each SMTP command.")
+    http_host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
+    http_port: int = Field(8080, ge=1, le=65535, description="Port the HTTP server listens on.")
+    update_interval: Duration = Field(
+        timedelta(hours=2), description="Time between municipal updates while FMK is down."
+    )
+    contacts_dir: Path = Field(Path("contacts"), description="Folder of the contact registry.")
+    templates_dir: Path = Field(Path("templates"), description="Folder of the Jinja2 templates.")
+    actor: str | None = Field(
+        None, description="Who CLI actions are recorded as when `--as` is not given."
+    )
+    send_concurrency: int = Field(4, ge=1, le=64, description="SMTP transactions at once.")
+    retry_initial: Duration = Field(
+        timedelta(seconds=10), description="First wait after a temporary SMTP failure."
+    )
+    retry_max: Duration = Field(
+        timedelta(minutes=10), description="Longest wait between two attempts."
+    )
+    retry_deadline: Duration = Field(
+        timedelta(hours=4), description="Give up on a delivery this long after it was enqueued."
+    )
+    claim_timeout: Duration = Field(
+        timedelta(minutes=5),
+        description="A delivery claimed this long ago without an outcome is tried again.",
+    )
+    tick_seconds: float = Field(
+        5.0, gt=0, description="How often the daemon looks for due work written by others."
+    )
+    log_level: str = Field("INFO", description="Python log level name.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return upper
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def smtp_is_loopback(self) -> bool:
+        if self.smtp_host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.smtp_host).is_loopback
+        except ValueError:
+            return False
+
+    def smtp_problems(self) -> list[str]:
+        """Refusals that hold in every environment."""
+        if (
+            self.smtp_tls is SmtpTls.NONE
+            and not self.smtp_is_loopback()
+            and not self.smtp_allow_plaintext
+        ):
+            return [
+                f"DISPATCHER_SMTP_TLS=none to {self.smtp_host}, which is not loopback: "
+                "set DISPATCHER_SMTP_TLS=starttls or tls, or DISPATCHER_SMTP_ALLOW_PLAINTEXT=true"
+            ]
+        return []
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings; `config_file` (or `DISPATCHER_CONFIG`) names an optional TOML file."""
+    path = config_file or (Path(p) if (p := os.environ.get(f"{ENV_PREFIX}CONFIG")) else None)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    cls: type[Settings] = Settings
+    if path is not None:
+        config = {**Settings.model_config, "toml_file": path}
+        cls = type("Settings", (Settings,), {"model_config": config})
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, path)) from exc
+
+
+def describe_validation_error(exc: ValidationError, path: Path | None) -> str:
+    where = f" (environment or {path})" if path else " (environment)"
+    lines = [f"invalid configuration{where}:"]
+    for err in exc.errors():
+        name = ".".join(str(part) for part in err["loc"])
+        lines.append(f"  {ENV_PREFIX}{name.upper()}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""What the contact registry holds: municipalities, EOJ vendors and the escalation contacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+PLACEHOLDER_DOMAIN = ".example"
+
+
+class EojSystem(StrEnum):
+    """A municipality's care-record (EOJ) system. `unknown` is a fact, never a guess."""
+
+    NEXUS = "nexus"
+    CURA = "cura"
+    VITAE = "vitae"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Municipality:
+    code: int
+    name: str
+    region_code: int
+    region_name: str
+    emails: tuple[str, ...]
+    eoj: EojSystem = EojSystem.UNKNOWN
+    sor_gln: str | None = None
+
+    @property
+    def audience(self) -> str:
+        return f"kommune-{self.code}"
+
+
+@dataclass(frozen=True)
+class Vendor:
+    key: str
+    name: str
+    system: EojSystem
+    emails: tuple[str, ...]
+
+    @property
+    def audience(self) -> str:
+        return f"vendor-{self.key}"
+
+
+@dataclass(frozen=True)
+class Escalation:
+    oncall: tuple[Person, ...]
+    fallback: tuple[Person, ...]
+    sender: Person
+    reply_to: Person
+
+
+@dataclass(frozen=True)
+class Registry:
+    municipalities: tuple[Municipality, ...]
+    vendors: tuple[Vendor, ...]
+    escalation: Escalation
+
+    def municipality(self, code: int) -> Municipality | None:
+        return next((m for m in self.municipalities if m.code == code), None)
+
+
+def is_placeholder(email: str) -> bool:
+    return email.lower().endswith(PLACEHOLDER_DOMAIN)

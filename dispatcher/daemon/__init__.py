@@ -1,0 +1,1 @@
+"""The long-running process: sender, scheduler, heartbeat and HTTP server, watched together."""

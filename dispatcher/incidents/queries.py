@@ -1,0 +1,111 @@
+"""Read models for the CLI and, later, the status page: incidents, timelines, delivery status."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select
+from sqlmodel import col
+
+from dispatcher.core.model import Status
+from dispatcher.store.db import transaction
+from dispatcher.store.tables import (
+    DeliveryRow,
+    DeliveryStatus,
+    IncidentRow,
+    MessageRow,
+    NoticeRow,
+    TimelineRow,
+)
+
+
+@dataclass(frozen=True)
+class Failure:
+    notice_sequence: int
+    audience: str
+    recipient: str
+    reply: str
+
+
+@dataclass(frozen=True)
+class NoticeStatus:
+    notice: NoticeRow
+    counts: Counter[str]
+
+
+@dataclass
+class IncidentDetail:
+    incident: IncidentRow
+    timeline: list[TimelineRow]
+    notices: list[NoticeStatus]
+    failures: list[Failure]
+    # audience → notice sequence → the worst delivery status among that audience's recipients
+    grid: dict[str, dict[int, str]] = field(default_factory=dict)
+
+
+_SEVERITY = {
+    DeliveryStatus.SENT: 0,
+    DeliveryStatus.PENDING: 1,
+    DeliveryStatus.SENDING: 2,
+    DeliveryStatus.FAILED: 3,
+}
+
+
+def list_incidents(engine: Engine, *, include_closed: bool = True) -> list[IncidentRow]:
+    query = select(IncidentRow).order_by(col(IncidentRow.id).desc())
+    if not include_closed:
+        open_states = [Status.TRIGGERED.value, Status.ACKNOWLEDGED.value]
+        query = query.where(col(IncidentRow.status).in_(open_states))
+    with transaction(engine) as session:
+        return list(session.scalars(query))
+
+
+def incident_detail(engine: Engine, incident_id: int) -> IncidentDetail | None:
+    with transaction(engine) as session:
+        incident = session.get(IncidentRow, incident_id)
+        if incident is None:
+            return None
+        timeline = list(
+            session.scalars(
+                select(TimelineRow)
+                .where(col(TimelineRow.incident_id) == incident_id)
+                .order_by(col(TimelineRow.at), col(TimelineRow.id))
+            )
+        )
+        notices = list(
+            session.scalars(
+                select(NoticeRow)
+                .where(col(NoticeRow.incident_id) == incident_id)
+                .order_by(col(NoticeRow.sequence))
+            )
+        )
+        rows = session.execute(
+            select(
+                col(NoticeRow.sequence),
+                col(MessageRow.audience),
+                col(DeliveryRow.recipient),
+                col(DeliveryRow.status),
+                col(DeliveryRow.last_reply),
+            )
+            .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
+            .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
+            .where(col(NoticeRow.incident_id) == incident_id)
+            .order_by(col(DeliveryRow.id))
+        ).all()
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    grid: dict[str, dict[int, str]] = defaultdict(dict)
+    failures = []
+    for sequence, audience, recipient, status, reply in rows:
+        counts[sequence][status] += 1
+        worst = grid[audience].get(sequence, DeliveryStatus.SENT)
+        grid[audience][sequence] = max(worst, status, key=lambda s: _SEVERITY[DeliveryStatus(s)])
+        if status == DeliveryStatus.FAILED:
+            failures.append(Failure(sequence, audience, recipient, reply or ""))
+    return IncidentDetail(
+        incident=incident,
+        timeline=timeline,
+        notices=[NoticeStatus(n, counts[n.sequence]) for n in notices],
+        failures=failures,
+        grid=dict(grid),
+    )

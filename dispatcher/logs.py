@@ -1,0 +1,43 @@
+"""structlog set-up: JSON lines when not on a terminal, readable lines on one; secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+SECRET_WORDS = ("password", "secret", "token", "authorization", "signature")
+REDACTED = "[redacted]"
+
+
+def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Blank every value whose key names a secret, however it got into the event."""
+    for key in list(event):
+        if any(word in key.lower() for word in SECRET_WORDS):
+            event[key] = REDACTED
+    return event
+
+
+def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    renderer: structlog.typing.Processor
+    if stream.isatty():
+        renderer = structlog.dev.ConsoleRenderer()
+    else:
+        renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,1 @@
+"""The outbox: notices rendered into rows, claimed, sent over SMTP and recorded per recipient."""

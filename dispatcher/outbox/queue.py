@@ -1,0 +1,145 @@
+"""The delivery rows as a queue: claim due rows, then record each outcome under the claim token.
+
+A claim is committed before the SMTP transaction starts, and the outcome after it ends, so a
+crash leaves a row `pending` (never sent) or `sending` (maybe sent). A `sending` row whose claim
+has expired is claimed again; that retry is the one window in which a recipient can get a
+notice twice (see docs/delivery-guarantees.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
+
+from dispatcher.store.db import transaction
+from dispatcher.store.tables import DeliveryRow, DeliveryStatus, MessageRow, NoticeRow
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: int
+    token: str
+    recipient: str
+    envelope_from: str
+    raw: bytes
+    attempts: int
+    enqueued_at: datetime
+    incident_id: int
+    notice_kind: str
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(
+            col(DeliveryRow.status) == DeliveryStatus.PENDING,
+            col(DeliveryRow.next_attempt_at) <= now,
+        ),
+        and_(
+            col(DeliveryRow.status) == DeliveryStatus.SENDING,
+            col(DeliveryRow.claimed_until) < now,
+        ),
+    )
+
+
+def claim_due(engine: Engine, *, now: datetime, limit: int, lease: timedelta) -> list[Claim]:
+    """Claim up to `limit` due deliveries, oldest first. Rows another process holds are skipped."""
+    token = str(uuid.uuid4())
+    with transaction(engine) as session:
+        ids = list(
+            session.scalars(
+                select(col(DeliveryRow.id))
+                .where(_due(now))
+                .order_by(col(DeliveryRow.id))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not ids:
+            return []
+        session.execute(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.id).in_(ids))
+            .values(
+                status=DeliveryStatus.SENDING,
+                claim_token=token,
+                claimed_until=now + lease,
+                attempts=DeliveryRow.attempts + 1,
+            )
+        )
+        rows = session.execute(
+            select(DeliveryRow, col(MessageRow.envelope_from), col(MessageRow.raw), NoticeRow)
+            .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
+            .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
+            .where(col(DeliveryRow.id).in_(ids))
+            .order_by(col(DeliveryRow.id))
+        ).all()
+        return [
+            Claim(
+                delivery_id=_id(d.id),
+                token=token,
+                recipient=d.recipient,
+                envelope_from=envelope_from,
+                raw=raw,
+                attempts=d.attempts,
+                enqueued_at=d.enqueued_at,
+                incident_id=notice.incident_id,
+                notice_kind=notice.kind,
+            )
+            for d, envelope_from, raw, notice in rows
+        ]
+
+
+def _id(value: int | None) -> int:
+    assert value is not None
+    return value
+
+
+def _finish(engine: Engine, claim: Claim, **values: object) -> bool:
+    """Record an outcome if the claim still holds; False if another sender took the row over."""
+    with transaction(engine) as session:
+        result = session.execute(
+            update(DeliveryRow)
+            .where(
+                col(DeliveryRow.id) == claim.delivery_id,
+                col(DeliveryRow.claim_token) == claim.token,
+                col(DeliveryRow.status) == DeliveryStatus.SENDING,
+            )
+            .values(claimed_until=None, **values)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def mark_sent(engine: Engine, claim: Claim, *, reply: str, now: datetime) -> bool:
+    return _finish(engine, claim, status=DeliveryStatus.SENT, last_reply=reply, finished_at=now)
+
+
+def mark_failed(engine: Engine, claim: Claim, *, reply: str, now: datetime) -> bool:
+    return _finish(engine, claim, status=DeliveryStatus.FAILED, last_reply=reply, finished_at=now)
+
+
+def mark_retry(engine: Engine, claim: Claim, *, reply: str, at: datetime) -> bool:
+    return _finish(
+        engine, claim, status=DeliveryStatus.PENDING, last_reply=reply, next_attempt_at=at
+    )
+
+
+def next_due_at(engine: Engine) -> datetime | None:
+    """When the earliest waiting delivery falls due (a claim's expiry included)."""
+    with transaction(engine) as session:
+        pending = session.scalar(
+            select(func.min(col(DeliveryRow.next_attempt_at))).where(
+                col(DeliveryRow.status) == DeliveryStatus.PENDING
+            )
+        )
+        expiring = session.scalar(
+            select(func.min(col(DeliveryRow.claimed_until))).where(
+                col(DeliveryRow.status) == DeliveryStatus.SENDING
+            )
+        )
+    times = [t for t in (pending, expiring) if t is not None]
+    return min(times) if times else None

@@ -1,0 +1,138 @@
+"""The sender: claims due deliveries, sends each over SMTP, records the relay's answer.
+
+`run_once` is one step (tests call it with a frozen clock); `run` loops until told to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from contextlib import suppress
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import Engine
+
+from dispatcher.clock import Clock
+from dispatcher.config import Settings
+from dispatcher.outbox import queue
+from dispatcher.outbox.retry import RetryPolicy
+from dispatcher.outbox.smtp import SendFailure, SmtpConnection
+
+log = structlog.get_logger(__name__)
+
+IDLE_POLL = timedelta(seconds=1)
+
+
+class Sender:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._concurrency = settings.send_concurrency
+        self._lease = settings.claim_timeout
+        self._retry = RetryPolicy(
+            initial=settings.retry_initial,
+            maximum=settings.retry_max,
+            deadline=settings.retry_deadline,
+        )
+        self._connections = [SmtpConnection(settings) for _ in range(self._concurrency)]
+        self.wake = asyncio.Event()
+
+    async def run_once(self) -> int:
+        """Claim one batch of due deliveries and send it; return how many were claimed."""
+        claims = await asyncio.to_thread(
+            queue.claim_due,
+            self._engine,
+            now=self._clock.now(),
+            limit=self._concurrency * 4,
+            lease=self._lease,
+        )
+        if claims:
+            lanes = [claims[i :: self._concurrency] for i in range(self._concurrency)]
+            async with asyncio.TaskGroup() as group:
+                for connection, lane in zip(self._connections, lanes, strict=True):
+                    if lane:
+                        group.create_task(self._send_lane(connection, lane))
+        return len(claims)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                if await self.run_once():
+                    continue
+                self.wake.clear()
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(await self._idle_seconds()):
+                        await _first(stop, self.wake)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        for connection in self._connections:
+            await connection.close()
+
+    async def _idle_seconds(self) -> float:
+        due = await asyncio.to_thread(queue.next_due_at, self._engine)
+        idle = IDLE_POLL.total_seconds()
+        if due is not None:
+            idle = min(idle, max((due - self._clock.now()).total_seconds(), 0.0))
+        return idle
+
+    async def _send_lane(self, connection: SmtpConnection, claims: list[queue.Claim]) -> None:
+        for claim in claims:
+            await self._deliver(connection, claim)
+
+    async def _deliver(self, connection: SmtpConnection, claim: queue.Claim) -> None:
+        bound = log.bind(
+            incident_id=claim.incident_id,
+            delivery_id=claim.delivery_id,
+            notice=claim.notice_kind,
+            recipient=claim.recipient,
+            attempt=claim.attempts,
+        )
+        try:
+            reply = await connection.send(claim.envelope_from, claim.recipient, claim.raw)
+        except SendFailure as failure:
+            await self._record_failure(claim, failure, bound)
+            return
+        recorded = await asyncio.to_thread(
+            queue.mark_sent, self._engine, claim, reply=reply, now=self._clock.now()
+        )
+        bound.info("delivery.sent", reply=reply, recorded=recorded)
+
+    async def _record_failure(
+        self, claim: queue.Claim, failure: SendFailure, bound: structlog.typing.FilteringBoundLogger
+    ) -> None:
+        now = self._clock.now()
+        retry_at = None
+        if not failure.permanent:
+            retry_at = self._retry.next_attempt(
+                attempts=claim.attempts, enqueued_at=claim.enqueued_at, now=now, rng=self._rng
+            )
+        if retry_at is None:
+            reply = failure.reply if failure.permanent else f"gave up: {failure.reply}"
+            await asyncio.to_thread(queue.mark_failed, self._engine, claim, reply=reply, now=now)
+            bound.error("delivery.failed", reply=reply, permanent=failure.permanent)
+            return
+        await asyncio.to_thread(
+            queue.mark_retry, self._engine, claim, reply=failure.reply, at=retry_at
+        )
+        bound.warning("delivery.retry", reply=failure.reply, retry_at=retry_at.isoformat())
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Return when any of `events` is set."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

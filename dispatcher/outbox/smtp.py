@@ -1,0 +1,86 @@
+"""One SMTP connection that sends one message to one recipient at a time, and says whether a
+failure is worth retrying (4xx, connection trouble) or final (5xx)."""
+
+from __future__ import annotations
+
+import ssl
+
+import aiosmtplib
+
+from dispatcher.config import Settings, SmtpTls
+
+
+class SendFailure(Exception):
+    """The relay did not take the message. `permanent` failures are not retried."""
+
+    def __init__(self, reply: str, *, permanent: bool) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.permanent = permanent
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    context = ssl.create_default_context(
+        cafile=str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+    )
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class SmtpConnection:
+    """A lazily opened, reused connection to the relay. Not shared between tasks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def send(self, envelope_from: str, recipient: str, raw: bytes) -> str:
+        """Send `raw` to `recipient`; return the relay's reply or raise `SendFailure`."""
+        try:
+            client = await self._connected()
+            errors, reply = await client.sendmail(envelope_from, [recipient], raw)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            await self.close()
+            refused = exc.recipients[0]
+            raise _failure(refused.code, refused.message) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            await self.close()
+            raise _failure(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self.close()
+            raise SendFailure(f"connection: {type(exc).__name__}: {exc}", permanent=False) from exc
+        if errors:
+            await self.close()
+            response = next(iter(errors.values()))
+            raise _failure(response.code, response.message)
+        return reply
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        s = self._settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            timeout=s.smtp_timeout,
+            use_tls=s.smtp_tls is SmtpTls.TLS,
+            start_tls=s.smtp_tls is SmtpTls.STARTTLS,
+            tls_context=tls_context(s) if s.smtp_tls is not SmtpTls.NONE else None,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+        )
+        await client.connect()
+        self._client = client
+        return client
+
+
+def _failure(code: int, message: str) -> SendFailure:
+    return SendFailure(f"{code} {message}".strip(), permanent=500 <= code < 600)

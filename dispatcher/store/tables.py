@@ -1,0 +1,122 @@
+"""The tables. The outbox is `message` (one rendered mail per audience) and `delivery`
+(one row per envelope recipient); their unique keys make a doubled enqueue impossible."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from dispatcher.store.types import UTCDateTime
+
+
+def _time(*, nullable: bool = False, index: bool = False) -> datetime:
+    return Field(  # type: ignore[no-any-return]
+        default=None, sa_column=Column(UTCDateTime(timezone=True), nullable=nullable, index=index)
+    )
+
+
+def _text(*, nullable: bool = False) -> str:
+    return Field(default="", sa_column=Column(Text, nullable=nullable))  # type: ignore[no-any-return]
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class IncidentRow(SQLModel, table=True):
+    __tablename__ = "incident"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(unique=True, max_length=36)
+    version: int = 1
+    status: str = Field(max_length=20, index=True)
+    summary: str = Field(max_length=200)
+    details: str = _text()
+    impact: str = _text()
+    guidance: str = _text()
+    hold: bool = False
+    owner: str | None = Field(default=None, max_length=320)
+    opened_by: str = Field(max_length=320)
+    updates_sent: int = 0
+    down_since: datetime = _time()
+    opened_at: datetime = _time()
+    acknowledged_at: datetime | None = _time(nullable=True)
+    informed_at: datetime | None = _time(nullable=True)
+    last_notice_at: datetime | None = _time(nullable=True)
+    next_update_at: datetime | None = _time(nullable=True, index=True)
+    closed_at: datetime | None = _time(nullable=True)
+
+
+class TimelineRow(SQLModel, table=True):
+    __tablename__ = "timeline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    at: datetime = _time()
+    actor: str = Field(max_length=320)
+    kind: str = Field(max_length=40)
+    text: str = _text()
+
+
+class NoticeRow(SQLModel, table=True):
+    __tablename__ = "notice"
+    __table_args__ = (UniqueConstraint("incident_id", "sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    sequence: int
+    kind: str = Field(max_length=20)
+    created_at: datetime = _time()
+    created_by: str = Field(max_length=320)
+    message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class MessageRow(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("notice_id", "audience"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    audience: str = Field(max_length=60)
+    rfc_message_id: str = Field(max_length=250)
+    envelope_from: str = Field(max_length=320)
+    subject: str = Field(max_length=400)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class DeliveryRow(SQLModel, table=True):
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("message_id", "recipient"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    recipient: str = Field(max_length=320)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
+    attempts: int = 0
+    enqueued_at: datetime = _time()
+    next_attempt_at: datetime = _time()
+    claimed_until: datetime | None = _time(nullable=True)
+    claim_token: str | None = Field(default=None, max_length=36)
+    finished_at: datetime | None = _time(nullable=True)
+    last_reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ReplicaRow(SQLModel, table=True):
+    """A running daemon and when it was last seen; how the CLI knows whether one is running."""
+
+    __tablename__ = "replica"
+
+    id: str = Field(primary_key=True, max_length=36)
+    hostname: str = Field(max_length=255)
+    pid: int
+    started_at: datetime = _time()
+    last_seen_at: datetime = _time()

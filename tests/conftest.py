@@ -1,0 +1,98 @@
+"""Fixtures shared by the whole suite: a fresh database per test on every backend, a real SMTP
+server on loopback, a hand-moved clock, and the dispatch services wired to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from dispatcher.config import Settings
+from dispatcher.contacts.model import Registry
+from dispatcher.contacts.registry import load_registry
+from dispatcher.core.model import Policy
+from dispatcher.incidents.service import Dispatch
+from dispatcher.mailcatcher import CatcherHandler, MailCatcher
+from dispatcher.notices.render import NoticeRenderer
+from dispatcher.store.db import make_engine
+from tests.support.clock import FakeClock
+from tests.support.databases import BACKENDS, PgDatabases, SqliteDatabases
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTACTS = ROOT / "contacts"
+TEMPLATES = ROOT / "templates"
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[PgDatabases]:
+    databases = PgDatabases()
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(scope="session")
+def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> SqliteDatabases:
+    return SqliteDatabases(tmp_path_factory.mktemp("sqlite"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, migrated, empty database of each backend in turn."""
+    if request.param == "postgresql":
+        databases: PgDatabases | SqliteDatabases = request.getfixturevalue("pg_databases")
+    else:
+        databases = request.getfixturevalue("sqlite_databases")
+    return databases.new()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return load_registry(CONTACTS)
+
+
+@pytest.fixture(scope="session")
+def renderer() -> NoticeRenderer:
+    return NoticeRenderer(TEMPLATES)
+
+
+@pytest.fixture
+def smtp_handler() -> CatcherHandler:
+    """Replace in a test module to script the server's answers."""
+    return CatcherHandler()
+
+
+@pytest.fixture
+def smtp(smtp_handler: CatcherHandler) -> Iterator[MailCatcher]:
+    with MailCatcher(smtp_handler) as catcher:
+        yield catcher
+
+
+@pytest.fixture
+def settings(database_url: str, smtp: MailCatcher) -> Settings:
+    return Settings(
+        database_url=database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        contacts_dir=CONTACTS,
+        templates_dir=TEMPLATES,
+        smtp_timeout=5,
+    )
+
+
+@pytest.fixture
+def dispatch(engine: Engine, registry: Registry, renderer: NoticeRenderer) -> Dispatch:
+    return Dispatch(engine=engine, registry=registry, renderer=renderer, policy=Policy())

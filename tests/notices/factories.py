@@ -1,0 +1,78 @@
+"""Hand-built recipients, contacts and notice contexts for the notice tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dispatcher.contacts.model import EojSystem, Escalation, Municipality, Person, Vendor
+from dispatcher.notices.context import IncidentFacts, NoticeContext, NoticeKind
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+CONTACTS = ROOT / "contacts"
+
+# Friday 31 December 2021 at 03:00 in Copenhagen.
+DOWN_SINCE = datetime(2021, 12, 31, 2, 0, tzinfo=UTC)
+
+ESCALATION = Escalation(
+    oncall=(
+        Person("Søren Ærbø", "sae@medcom.example"),
+        Person("Åse Øster", "aoe@medcom.example"),
+    ),
+    fallback=(Person("Poul Erik Kristensen, KL", "pek@kl.example"),),
+    sender=Person("MedCom FMK-beredskab", "fmk-beredskab@medcom.example"),
+    reply_to=Person("MedComs vagt – FMK", "vagt@medcom.example"),
+)
+
+
+def municipality(code: int, name: str) -> Municipality:
+    return Municipality(
+        code=code,
+        name=name,
+        region_code=1084,
+        region_name="Region Hovedstaden",
+        emails=(f"fmk@{code}.kommune.example",),
+    )
+
+
+COPENHAGEN = municipality(101, "København")
+LYNGBY = municipality(173, "Lyngby-Taarbæk")
+BORNHOLM = municipality(400, "Bornholm")
+AERO = municipality(492, "Ærø")
+VENDOR = Vendor("systematic", "Systematic", EojSystem.CURA, ("fmk@systematic.example",))
+
+
+def make_context(
+    kind: NoticeKind,
+    recipient: Municipality | Vendor = COPENHAGEN,
+    *,
+    summary: str = "Medicinkortet kan ikke åbnes",
+    impact: str = "Plejepersonalet kan ikke se ændringer i medicinen.",
+    guidance: str = "Brug den seneste udskrift af medicinlisten.",
+    message: str | None = None,
+    down_since: datetime = DOWN_SINCE,
+    issued_after: timedelta = timedelta(minutes=20),
+    resolved_after: timedelta | None = None,
+    next_update_at: datetime | None = None,
+) -> NoticeContext:
+    issued_at = down_since + issued_after
+    return NoticeContext(
+        kind=kind,
+        incident=IncidentFacts(
+            number=12,
+            summary=summary,
+            details="Fejlen ligger hos driftsleverandøren.",
+            impact=impact,
+            guidance=guidance,
+            down_since=down_since,
+            resolved_at=down_since + resolved_after if resolved_after is not None else None,
+        ),
+        sequence=3 if kind is NoticeKind.UPDATE else 1,
+        issued_at=issued_at,
+        next_update_at=next_update_at,
+        message=message,
+        recipient=recipient,
+        municipality_count=98,
+        contacts=ESCALATION,
+    )

@@ -1,0 +1,168 @@
+"""The e-mail built from a rendered notice: encoding, threading and no header injection."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import pytest
+
+from dispatcher.contacts.model import Person, Registry
+from dispatcher.notices.context import NoticeKind
+from dispatcher.notices.message import as_bytes, build_message, make_message_id
+from dispatcher.notices.render import NoticeRenderer, RenderedNotice
+from dispatcher.notices.sample import sample_context
+from tests.notices.factories import ESCALATION, LYNGBY
+
+DATE = datetime(2021, 12, 31, 2, 20, tzinfo=UTC)
+MESSAGE_ID = "<fmk.abc123.2.kommune-173@medcom.example>"
+EARLIER = "<fmk.abc123.1.kommune-173@medcom.example>"
+
+
+def build(rendered: RenderedNotice, **overrides: object) -> EmailMessage:
+    arguments: dict[str, object] = {
+        "sender": ESCALATION.sender,
+        "reply_to": ESCALATION.reply_to,
+        "to": ["fmk@173.kommune.example"],
+        "cc": [Person("Ærlige Åse Øbro", "aase@leverandoer.example"), "cc@x.example"],
+        "message_id": MESSAGE_ID,
+        "references": [EARLIER],
+        "date": DATE,
+    }
+    arguments.update(overrides)
+    return build_message(rendered, **arguments)  # type: ignore[arg-type]
+
+
+def round_trip(msg: EmailMessage) -> EmailMessage:
+    parsed = email.message_from_bytes(as_bytes(msg), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def body(msg: EmailMessage, subtype: str) -> str:
+    part = msg.get_body(preferencelist=(subtype,))
+    assert isinstance(part, EmailMessage)
+    content = part.get_content()
+    assert isinstance(content, str)
+    return content.replace("\r\n", "\n")  # SMTP line ends, as sent
+
+
+def test_danish_text_survives_the_round_trip(
+    notice_renderer: NoticeRenderer, notice_registry: Registry, guidance: str
+) -> None:
+    rendered = notice_renderer.render(
+        sample_context(NoticeKind.ALL_CLEAR, LYNGBY, notice_registry, guidance)
+    )
+    data = as_bytes(build(rendered))
+    assert data.isascii()  # RFC 2047 headers, quoted-printable bodies
+    assert b"\r\n" in data
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["Subject"] == "[FMK-nedbrud #1] Løst: FMK kører igen"
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in parsed.iter_parts()] == [
+        "text/plain",
+        "text/html",
+    ]
+    assert all(part.get_content_charset() == "utf-8" for part in parsed.iter_parts())
+    assert body(parsed, "plain") == rendered.text
+    assert body(parsed, "html") == rendered.html
+    assert "Til Lyngby-Taarbæk Kommune" in body(parsed, "plain")
+    cc = parsed["Cc"].addresses
+    assert cc[0].display_name == "Ærlige Åse Øbro"
+    assert cc[0].addr_spec == "aase@leverandoer.example"
+    assert cc[1].addr_spec == "cc@x.example"
+    assert parsed["Reply-To"].addresses[0].display_name == "MedComs vagt – FMK"
+    assert parsed["From"].addresses[0].display_name == "MedCom FMK-beredskab"
+
+
+def test_standard_headers() -> None:
+    parsed = round_trip(build(RenderedNotice("Emne", "tekst\n", "<p>tekst</p>\n")))
+    assert parsed["To"] == "fmk@173.kommune.example"
+    assert parsed["Date"] == "Fri, 31 Dec 2021 02:20:00 +0000"
+    assert parsed["Message-ID"] == MESSAGE_ID
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["X-Auto-Response-Suppress"] == "All"
+    assert parsed["Content-Language"] == "da"
+    assert parsed["MIME-Version"] == "1.0"
+
+
+def test_display_name_with_comma_is_quoted() -> None:
+    fallback = ESCALATION.fallback[0]
+    parsed = round_trip(build(RenderedNotice("Emne", "t\n", "h\n"), to=[fallback]))
+    (address,) = parsed["To"].addresses
+    assert address.display_name == "Poul Erik Kristensen, KL"
+    assert address.addr_spec == "pek@kl.example"
+
+
+def test_threading_headers() -> None:
+    first = "<fmk.abc123.1.kommune-173@medcom.example>"
+    second = "<fmk.abc123.2.kommune-173@medcom.example>"
+    parsed = round_trip(build(RenderedNotice("Emne", "t\n", "h\n"), references=[first, second]))
+    assert parsed["In-Reply-To"] == second
+    assert parsed["References"] == f"{first} {second}"
+
+
+def test_first_notice_has_no_threading_and_no_empty_cc() -> None:
+    parsed = round_trip(build(RenderedNotice("Emne", "t\n", "h\n"), references=[], cc=[]))
+    assert "In-Reply-To" not in parsed
+    assert "References" not in parsed
+    assert "Cc" not in parsed
+
+
+def test_header_injection_is_neutralised() -> None:
+    msg = build(
+        RenderedNotice("Hej\r\nBcc: evil@x.example", "t\n", "h\n"),
+        sender=Person("MedCom\r\nBcc: evil@x.example", "fmk@medcom.example"),
+        headers={"X-FMK-Incident": "12\nBcc: evil@x.example"},
+    )
+    data = as_bytes(msg)
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert "Bcc" not in parsed
+    assert b"\r\nBcc:" not in data
+    assert parsed["Subject"] == "Hej Bcc: evil@x.example"
+    assert parsed["From"].addresses[0].display_name == "MedCom Bcc: evil@x.example"
+    assert parsed["X-FMK-Incident"] == "12 Bcc: evil@x.example"
+
+
+def test_injection_through_an_address_is_refused() -> None:
+    with pytest.raises(ValueError, match="CR or LF"):
+        build(RenderedNotice("Emne", "t\n", "h\n"), to=["a@x.example\r\nBcc: evil@x.example"])
+
+
+def test_non_ascii_address_is_refused() -> None:
+    with pytest.raises(ValueError, match="not an ASCII address"):
+        build(RenderedNotice("Emne", "t\n", "h\n"), to=["post@ærø.example"])
+
+
+def test_extra_headers() -> None:
+    parsed = round_trip(
+        build(RenderedNotice("Emne", "t\n", "h\n"), headers={"X-FMK-Incident": "12"})
+    )
+    assert parsed["X-FMK-Incident"] == "12"
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "X-Colon:", "Subject", "content-type", ""])
+def test_bad_or_duplicate_extra_header_names_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="header"):
+        build(RenderedNotice("Emne", "t\n", "h\n"), headers={name: "x"})
+
+
+def test_naive_date_and_empty_to_are_refused() -> None:
+    rendered = RenderedNotice("Emne", "t\n", "h\n")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        build(rendered, date=datetime(2021, 12, 31, 3, 0))
+    with pytest.raises(ValueError, match="To"):
+        build(rendered, to=[])
+
+
+def test_message_id() -> None:
+    assert (
+        make_message_id("abc123", 2, "kommune-101", "medcom.example")
+        == "<fmk.abc123.2.kommune-101@medcom.example>"
+    )
+    with pytest.raises(ValueError, match="Message-ID"):
+        make_message_id("abc>\r\n", 2, "kommune-101", "medcom.example")
