@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.render import show_decision, show_detail, show_list
@@ -40,8 +41,20 @@ TextFile = Annotated[
 
 def _read(text: str | None, path: Path | None) -> str | None:
     if path is not None:
-        return path.read_text(encoding="utf-8")
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            fail(f"--guidance-file {path} is not UTF-8 text: {exc}")
     return text
+
+
+def _guidance(text: str | None, templates_dir: Path) -> str:
+    if text is not None:
+        return text
+    try:
+        return standard_guidance(templates_dir)
+    except TemplateError as exc:
+        fail(str(exc))
 
 
 @incident_app.command()
@@ -66,13 +79,12 @@ def trigger(
     """Open an incident and, unless held, mail all municipalities with the vendors in Cc."""
     cli = state(ctx)
     runtime = open_runtime(cli.settings)
-    text = _read(guidance, guidance_file)
     event = Trigger(
         actor=actor_of(actor, cli.settings),
         summary=summary,
         details=details,
         impact=impact,
-        guidance=text if text is not None else standard_guidance(cli.settings.templates_dir),
+        guidance=_guidance(_read(guidance, guidance_file), cli.settings.templates_dir),
         down_since=parse_local_time("--down-since", down_since) if down_since else None,
         hold=hold,
     )
@@ -82,7 +94,8 @@ def trigger(
     except (Rejected, TemplateError) as exc:
         fail(str(exc))
     console.print(
-        f"Opened incident [bold]#{number}[/]: {decision.incident.summary}", highlight=False
+        f"Opened incident [bold]#{number}[/]: {escape(decision.incident.summary)}",
+        highlight=False,
     )
     show_decision(decision, runtime.registry)
     report_daemon(runtime.engine, now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from rich.markup import escape
 from rich.table import Table
 
 from dispatcher.cli.context import console
@@ -48,9 +49,9 @@ def show_list(incidents: list[IncidentRow]) -> None:
         table.add_row(
             str(row.id),
             row.status,
-            row.summary,
+            escape(row.summary),
             local(row.down_since),
-            row.owner or "–",
+            escape(row.owner or "–"),
             local(row.next_update_at),
             local(row.closed_at),
         )
@@ -59,16 +60,18 @@ def show_list(incidents: list[IncidentRow]) -> None:
 
 def show_detail(detail: IncidentDetail, registry: Registry) -> None:
     row = detail.incident
-    console.print(f"[bold]Incident #{row.id}[/] {row.status}: {row.summary}", highlight=False)
     console.print(
-        f"Down since {local(row.down_since)} · owner {row.owner or '–'} · "
+        f"[bold]Incident #{row.id}[/] {row.status}: {escape(row.summary)}", highlight=False
+    )
+    console.print(
+        f"Down since {local(row.down_since)} · owner {escape(row.owner or '–')} · "
         f"municipalities told {local(row.informed_at)} · next update {local(row.next_update_at)}"
         f" · closed {local(row.closed_at)}",
         highlight=False,
     )
     timeline = Table("time", "who", "what", "", title="Timeline")
     for entry in detail.timeline:
-        timeline.add_row(local(entry.at), entry.actor, entry.kind, entry.text)
+        timeline.add_row(local(entry.at), escape(entry.actor), entry.kind, escape(entry.text))
     console.print(timeline)
     if not detail.notices:
         console.print("No notices have been sent.")
@@ -91,14 +94,14 @@ def show_detail(detail: IncidentDetail, registry: Registry) -> None:
             else "–"
             for n in detail.notices
         ]
-        grid.add_row(code, name, *cells)
+        grid.add_row(code, escape(name), *cells)
     console.print(grid)
     for notice in detail.notices:
         counts = ", ".join(f"{count} {status}" for status, count in sorted(notice.counts.items()))
         console.print(f"#{notice.notice.sequence} {notice.notice.kind}: {counts}", highlight=False)
     for failure in detail.failures:
         console.print(
-            f"[bold red]FAILED[/] #{failure.notice_sequence} to {failure.recipient} "
-            f"({failure.audience}): {failure.reply}",
+            f"[bold red]FAILED[/] #{failure.notice_sequence} to {escape(failure.recipient)} "
+            f"({failure.audience}): {escape(failure.reply)}",
             highlight=False,
         )

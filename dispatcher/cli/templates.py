@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from dispatcher.cli.context import console, fail, state
+from dispatcher.cli.runtime import open_runtime
+from dispatcher.clock import SystemClock
 from dispatcher.contacts.model import Municipality, Registry, Vendor
 from dispatcher.contacts.registry import RegistryError, load_registry
+from dispatcher.core.model import Notify
+from dispatcher.incidents.mapping import to_core
+from dispatcher.incidents.queries import incident_detail
 from dispatcher.notices.context import NoticeContext, NoticeKind
 from dispatcher.notices.render import NoticeRenderer, TemplateError, standard_guidance
 from dispatcher.notices.sample import sample_context
+from dispatcher.outbox.enqueue import notice_context
+from dispatcher.runtime import Runtime
 
 DEFAULT_MUNICIPALITY = 101  # København
 
@@ -57,6 +65,28 @@ def print_notice(renderer: NoticeRenderer, context: NoticeContext, *, html: bool
     typer.echo(rendered.html if html else rendered.text, nl=False)
 
 
+def stored_context(
+    runtime: Runtime, number: int, kind: NoticeKind, recipient: Municipality | Vendor
+) -> NoticeContext:
+    """Notice `kind` about stored incident `number`, as it would be queued now: the next in
+    the incident's sequence, announcing the next update where the kind does."""
+    detail = incident_detail(runtime.engine, number)
+    if detail is None:
+        fail(f"there is no incident #{number}")
+    now = SystemClock().now()
+    ongoing = kind in (NoticeKind.INITIAL, NoticeKind.UPDATE)
+    next_update_at = now + runtime.settings.update_interval if ongoing else None
+    return notice_context(
+        number=number,
+        incident=replace(to_core(detail.incident), next_update_at=next_update_at),
+        notify=Notify(kind),
+        sequence=len(detail.notices) + 1,
+        now=now,
+        recipient=recipient,
+        registry=runtime.registry,
+    )
+
+
 @templates_app.command()
 def preview(
     ctx: typer.Context,
@@ -71,10 +101,20 @@ def preview(
         str | None, typer.Option("--vendor", help="Show the EOJ vendor's copy instead (key).")
     ] = None,
     html: Annotated[bool, typer.Option("--html", help="Print the HTML body.")] = False,
+    incident: Annotated[
+        int | None,
+        typer.Option("--incident", help="Render stored incident N instead of the sample one."),
+    ] = None,
 ) -> None:
-    """Render a notice about a sample incident, as the given recipient would get it."""
+    """Render a notice about a sample (or stored) incident, as the given recipient would get it."""
     settings = state(ctx).settings
     notice_kind = parse_kind(kind)
+    if incident is not None:
+        runtime = open_runtime(settings)
+        recipient = pick_recipient(runtime.registry, municipality, vendor)
+        context = stored_context(runtime, incident, notice_kind, recipient)
+        print_notice(runtime.renderer, context, html=html)
+        return
     try:
         registry = load_registry(settings.contacts_dir)
     except RegistryError as exc:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import structlog
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.clock import Clock
 from dispatcher.daemon import heartbeat
@@ -23,6 +25,7 @@ from dispatcher.incidents import service
 from dispatcher.outbox.sender import Sender
 from dispatcher.runtime import Runtime
 from dispatcher.store import migrate
+from dispatcher.waiting import first_of
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +51,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self.sender = Sender(runtime.engine, runtime.settings, clock)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._tick_wanted = asyncio.Event()
         settings = runtime.settings
         self.http = _Server(
             uvicorn.Config(
@@ -61,7 +65,7 @@ class Daemon:
         )
 
     async def tick(self) -> None:
-        """Send due updates, then wake the scheduler again when the next one falls due."""
+        """Send due updates, then have the scheduler wake us when the next one falls due."""
         sent = await asyncio.to_thread(service.tick_due, self.runtime.dispatch, self.clock.now())
         if sent:
             log.info("cadence.updates_enqueued", incidents=sent)
@@ -69,17 +73,30 @@ class Daemon:
         due = await asyncio.to_thread(service.next_update_due, self.runtime.engine)
         if due is not None:
             self.scheduler.add_job(
-                self.tick, "date", run_date=due, id="cadence", replace_existing=True
+                self._tick_wanted.set, "date", run_date=due, id="cadence", replace_existing=True
             )
+
+    async def _cadence(self) -> None:
+        """Run `tick` whenever the scheduler asks; a database hiccup is logged and retried."""
+        while not self.stop.is_set():
+            await first_of(self.stop, self._tick_wanted)
+            self._tick_wanted.clear()
+            if self.stop.is_set():
+                return
+            try:
+                await self.tick()
+            except SQLAlchemyError as exc:
+                log.error("cadence.tick_failed", error=str(exc))
 
     async def run(self) -> None:
         engine = self.runtime.engine
+        listener = self._listen()
         await asyncio.to_thread(migrate.upgrade, engine)
         replica = await asyncio.to_thread(heartbeat.register, engine, self.clock.now())
         log.info("daemon.started", replica=replica, http_port=self.runtime.settings.http_port)
         self._install_signal_handlers()
         self.scheduler.add_job(
-            self.tick,
+            self._tick_wanted.set,
             "interval",
             seconds=self.runtime.settings.tick_seconds,
             id="tick",
@@ -99,12 +116,14 @@ class Daemon:
         self.scheduler.start()
         tasks: set[asyncio.Task[object]] = {
             asyncio.create_task(self.sender.run(self.stop), name="sender"),
-            asyncio.create_task(self.http.serve(), name="http"),
+            asyncio.create_task(self._cadence(), name="cadence"),
+            asyncio.create_task(self._serve_http(listener), name="http"),
             asyncio.create_task(self.stop.wait(), name="stop"),
         }
         try:
             await self._watch(tasks)
         finally:
+            self._remove_signal_handlers()
             self.scheduler.shutdown(wait=False)
             await asyncio.to_thread(heartbeat.unregister, engine, replica)
             log.info("daemon.stopped", replica=replica)
@@ -126,12 +145,36 @@ class Daemon:
             raise DaemonFailed(f"background task {task.get_name()!r} stopped: {error!r}")
 
     async def _beat(self, replica: str) -> None:
-        await asyncio.to_thread(heartbeat.beat, self.runtime.engine, replica, self.clock.now())
+        try:
+            await asyncio.to_thread(heartbeat.beat, self.runtime.engine, replica, self.clock.now())
+        except SQLAlchemyError as exc:
+            log.error("heartbeat.failed", error=str(exc))
+
+    def _listen(self) -> socket.socket:
+        """Bind the HTTP port before anything starts, so a taken port fails at once and plainly."""
+        settings = self.runtime.settings
+        address = (settings.http_host, settings.http_port)
+        try:
+            listener = socket.create_server(address, reuse_port=False)
+        except OSError as exc:
+            raise DaemonFailed(f"cannot listen on {address[0]}:{address[1]}: {exc.strerror}") from exc
+        return listener
+
+    async def _serve_http(self, listener: socket.socket) -> None:
+        try:
+            await self.http.serve(sockets=[listener])
+        except SystemExit as exc:
+            raise DaemonFailed(f"the HTTP server stopped (uvicorn exit {exc.code})") from exc
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("daemon.signal", signal=sig.name)

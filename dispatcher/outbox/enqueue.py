@@ -31,6 +31,40 @@ def all_of(registry: Registry) -> Audiences:
     return Audiences(registry.municipalities, registry.vendors)
 
 
+def notice_context(
+    *,
+    number: int,
+    incident: Incident,
+    notify: Notify,
+    sequence: int,
+    now: datetime,
+    recipient: Municipality | Vendor,
+    registry: Registry,
+) -> NoticeContext:
+    """What notice number `sequence` of incident `number` tells `recipient`, issued `now`;
+    the next update is announced for `incident.next_update_at`."""
+    facts = IncidentFacts(
+        number=number,
+        summary=incident.summary,
+        details=incident.details,
+        impact=incident.impact,
+        guidance=incident.guidance,
+        down_since=incident.down_since,
+        resolved_at=incident.closed_at,
+    )
+    return NoticeContext(
+        kind=notify.kind,
+        incident=facts,
+        sequence=sequence,
+        issued_at=now,
+        next_update_at=incident.next_update_at,
+        message=notify.message,
+        recipient=recipient,
+        municipality_count=len(registry.municipalities),
+        contacts=registry.escalation,
+    )
+
+
 def enqueue_notice(
     session: Session,
     *,
@@ -69,30 +103,19 @@ def enqueue_notice(
     # Short enough that the Message-ID header is never folded; the uid part keeps it unique
     # when incident numbers start again in a new database.
     thread_token = f"{incident_id}-{row.uid[:8]}"
-    facts = IncidentFacts(
-        number=incident_id,
-        summary=incident.summary,
-        details=incident.details,
-        impact=incident.impact,
-        guidance=incident.guidance,
-        down_since=incident.down_since,
-        resolved_at=incident.closed_at,
-    )
     recipients: list[tuple[Municipality | Vendor, list[Person]]] = [
         (m, vendor_cc) for m in audiences.municipalities
     ]
     recipients += [(v, []) for v in audiences.vendors]
     for recipient, cc in recipients:
-        context = NoticeContext(
-            kind=notify.kind,
-            incident=facts,
+        context = notice_context(
+            number=incident_id,
+            incident=incident,
+            notify=notify,
             sequence=sequence,
-            issued_at=now,
-            next_update_at=incident.next_update_at,
-            message=notify.message,
+            now=now,
             recipient=recipient,
-            municipality_count=len(audiences.municipalities),
-            contacts=esc,
+            registry=registry,
         )
         rendered = renderer.render(context)
         references = earlier[recipient.audience]

@@ -18,6 +18,7 @@ from dispatcher.config import Settings
 from dispatcher.outbox import queue
 from dispatcher.outbox.retry import RetryPolicy
 from dispatcher.outbox.smtp import SendFailure, SmtpConnection
+from dispatcher.waiting import first_of
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +72,7 @@ class Sender:
                 self.wake.clear()
                 with suppress(TimeoutError):
                     async with asyncio.timeout(await self._idle_seconds()):
-                        await _first(stop, self.wake)
+                        await first_of(stop, self.wake)
         finally:
             await self.close()
 
@@ -126,13 +127,3 @@ class Sender:
             queue.mark_retry, self._engine, claim, reply=failure.reply, at=retry_at
         )
         bound.warning("delivery.retry", reply=failure.reply, retry_at=retry_at.isoformat())
-
-
-async def _first(*events: asyncio.Event) -> None:
-    """Return when any of `events` is set."""
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -43,6 +43,13 @@ class SmtpConnection:
             await self.close()
             refused = exc.recipients[0]
             raise _failure(refused.code, refused.message) from exc
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            # A refused login (535 …) says nothing about this message or recipient: it fails
+            # every delivery alike and is fixed in our configuration, so it is retried until
+            # the deadline instead of failing all of them at once for good.
+            await self.close()
+            reply = f"authentication: {exc.code} {exc.message}".strip()
+            raise SendFailure(reply, permanent=False) from exc
         except aiosmtplib.SMTPResponseException as exc:
             await self.close()
             raise _failure(exc.code, exc.message) from exc

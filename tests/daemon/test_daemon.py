@@ -1,0 +1,135 @@
+"""The daemon: the scheduler wakes it when an update falls due, it refuses unsafe
+configurations, it migrates on start, and it exits non-zero when a part of it dies."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from dispatcher.cli.app import app
+from dispatcher.clock import SystemClock
+from dispatcher.config import Settings
+from dispatcher.contacts.model import Registry
+from dispatcher.core.model import Trigger
+from dispatcher.daemon.heartbeat import daemon_running
+from dispatcher.daemon.serve import Daemon
+from dispatcher.incidents import service
+from dispatcher.mailcatcher import MailCatcher, free_port
+from dispatcher.notices.render import NoticeRenderer
+from dispatcher.runtime import Runtime
+from dispatcher.store.db import make_engine
+from dispatcher.store.migrate import is_current
+from tests.support.daemon import ROOT, DaemonProcess
+from tests.support.mail import per_recipient
+
+FMK_DOWN = Trigger(actor="khs@medcom.dk", summary="FMK er nede", details="", guidance="Papir.")
+
+
+async def wait_until(condition: object, timeout: float = 15.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.05)
+
+
+class TestScheduler:
+    """An update goes out when it falls due, woken by the scheduler, not by the slow poll."""
+
+    async def test_update_sent_on_time(
+        self,
+        engine: Engine,
+        settings: Settings,
+        registry: Registry,
+        renderer: NoticeRenderer,
+        smtp: MailCatcher,
+    ) -> None:
+        fast = settings.model_copy(
+            update={
+                "update_interval": timedelta(seconds=2),
+                "tick_seconds": 3600,
+                "http_port": free_port(),
+            }
+        )
+        runtime = Runtime(fast, engine, registry, renderer)
+        clock = SystemClock()
+        number, decision = service.trigger(runtime.dispatch, FMK_DOWN, clock.now())
+        daemon = Daemon(runtime, clock)
+        running = asyncio.create_task(daemon.run())
+        try:
+            await wait_until(lambda: len(smtp.received) >= 101)
+            job = daemon.scheduler.get_job("cadence")
+            assert job is not None
+            assert job.next_run_time == decision.incident.next_update_at
+            assert daemon_running(engine, clock.now())
+            await wait_until(lambda: len(smtp.received) >= 202)
+        finally:
+            daemon.stop.set()
+            await running
+        counts = per_recipient(smtp.received)
+        assert counts[("fmk-beredskab@koebenhavn.kommune.example", "update")] == 1
+        assert not daemon_running(engine, clock.now())
+        assert number == 1
+
+
+def test_production_refuses_placeholder_contacts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPATCHER_ENV", "production")
+    monkeypatch.setenv("DISPATCHER_CONTACTS_DIR", str(ROOT / "contacts"))
+    monkeypatch.setenv("DISPATCHER_TEMPLATES_DIR", str(ROOT / "templates"))
+    monkeypatch.setenv("DISPATCHER_SMTP_TLS", "starttls")
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "refusing to start" in output
+    assert "placeholder addresses (.example)" in output
+    assert "dispatcher contacts check" in output
+
+
+def test_plaintext_to_a_remote_relay_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPATCHER_CONTACTS_DIR", str(ROOT / "contacts"))
+    monkeypatch.setenv("DISPATCHER_TEMPLATES_DIR", str(ROOT / "templates"))
+    monkeypatch.setenv("DISPATCHER_SMTP_HOST", "relay.medcom.example")
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "DISPATCHER_SMTP_TLS=none" in " ".join(result.output.split())
+
+
+@pytest.mark.slow
+def test_migrates_on_start_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    with MailCatcher() as smtp:
+        daemon = DaemonProcess(database_url=url, smtp_port=smtp.port, log=tmp_path / "log").start()
+        assert daemon.terminate() == 0
+    engine = make_engine(url)
+    assert is_current(engine)
+    engine.dispose()
+    assert '"event": "daemon.stopped"' in (tmp_path / "log").read_text()
+
+
+@pytest.mark.slow
+def test_exits_non_zero_when_a_part_dies(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "dispatcher", "serve"],
+            cwd=ROOT,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "DISPATCHER_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
+                "DISPATCHER_HTTP_PORT": str(port),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert "address already in use" in (result.stdout + result.stderr).lower()
