@@ -78,7 +78,7 @@ def trigger(
 ) -> None:
     """Open an incident and, unless held, mail all municipalities with the vendors in Cc."""
     cli = state(ctx)
-    runtime = open_runtime(cli.settings)
+    runtime = open_runtime(ctx)
     event = Trigger(
         actor=actor_of(actor, cli.settings),
         summary=summary,
@@ -105,7 +105,7 @@ def _apply(
     ctx: typer.Context, number: int, actor: str | None, make: Callable[[str], Event]
 ) -> None:
     cli = state(ctx)
-    runtime = open_runtime(cli.settings)
+    runtime = open_runtime(ctx)
     now = SystemClock().now()
     event = make(actor_of(actor, cli.settings))
     try:
@@ -190,14 +190,14 @@ def list_(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
 ) -> None:
     """List incidents, newest first."""
-    runtime = open_runtime(state(ctx).settings)
+    runtime = open_runtime(ctx)
     show_list(queries.list_incidents(runtime.engine, include_closed=not open_only))
 
 
 @incident_app.command()
 def show(ctx: typer.Context, number: Number) -> None:
     """The timeline and the delivery status for each municipality and vendor."""
-    runtime = open_runtime(state(ctx).settings)
+    runtime = open_runtime(ctx)
     detail = queries.incident_detail(runtime.engine, number)
     if detail is None:
         fail(f"there is no incident #{number}")

@@ -7,12 +7,13 @@ import socket
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import typer
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatcher.cli.context import console, fail
+from dispatcher.cli.context import console, fail, state
 from dispatcher.config import Settings
 from dispatcher.contacts.registry import RegistryError
 from dispatcher.daemon.heartbeat import daemon_running
@@ -23,12 +24,15 @@ from dispatcher.store.migrate import is_current
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
-def open_runtime(settings: Settings) -> Runtime:
+def open_runtime(ctx: typer.Context) -> Runtime:
     """The runtime, or a plain error: bad contacts, bad templates, an unmigrated database."""
+    settings = state(ctx).settings
     try:
         runtime = build(settings)
     except (RegistryError, TemplateError) as exc:
         fail(str(exc))
+    # Close the command's database connections when it ends, however it ends.
+    ctx.call_on_close(runtime.engine.dispose)
     try:
         current = is_current(runtime.engine)
     except SQLAlchemyError as exc:

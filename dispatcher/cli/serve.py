@@ -22,7 +22,6 @@ from dispatcher.runtime import build, refusals
 def serve(ctx: typer.Context) -> None:
     """Run the daemon: send notices, keep the 2-hour cadence, serve HTTP."""
     settings = state(ctx).settings
-    logs.configure(settings.log_level)
     try:
         runtime = build(settings)
     except (RegistryError, TemplateError) as exc:
@@ -30,6 +29,7 @@ def serve(ctx: typer.Context) -> None:
     problems = refusals(settings, runtime.registry)
     if problems:
         fail("refusing to start:\n  " + "\n  ".join(problems))
+    logs.configure(settings.log_level)
     try:
         asyncio.run(Daemon(runtime, SystemClock()).run())
     except DaemonFailed as exc:

@@ -110,7 +110,7 @@ def preview(
     settings = state(ctx).settings
     notice_kind = parse_kind(kind)
     if incident is not None:
-        runtime = open_runtime(settings)
+        runtime = open_runtime(ctx)
         recipient = pick_recipient(runtime.registry, municipality, vendor)
         context = stored_context(runtime, incident, notice_kind, recipient)
         print_notice(runtime.renderer, context, html=html)

@@ -157,7 +157,9 @@ class Daemon:
         try:
             listener = socket.create_server(address, reuse_port=False)
         except OSError as exc:
-            raise DaemonFailed(f"cannot listen on {address[0]}:{address[1]}: {exc.strerror}") from exc
+            raise DaemonFailed(
+                f"cannot listen on {address[0]}:{address[1]}: {exc.strerror}"
+            ) from exc
         return listener
 
     async def _serve_http(self, listener: socket.socket) -> None:

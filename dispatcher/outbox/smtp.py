@@ -1,5 +1,11 @@
 """One SMTP connection that sends one message to one recipient at a time, and says whether a
-failure is worth retrying (4xx, connection trouble) or final (5xx)."""
+failure is worth retrying or final.
+
+Final (permanent) is only a 5xx that speaks of this recipient or this message: the answer to
+RCPT or to the end of DATA. Everything else — 4xx, a lost connection, TLS trouble, and 5xx
+answers about the session (greeting, EHLO, AUTH, MAIL FROM) — fails every delivery alike, is
+fixed at the relay or in our configuration, and is retried until the deadline.
+"""
 
 from __future__ import annotations
 
@@ -43,16 +49,17 @@ class SmtpConnection:
             await self.close()
             refused = exc.recipients[0]
             raise _failure(refused.code, refused.message) from exc
+        except aiosmtplib.SMTPDataError as exc:
+            await self.close()
+            raise _failure(exc.code, exc.message) from exc
         except aiosmtplib.SMTPAuthenticationError as exc:
-            # A refused login (535 …) says nothing about this message or recipient: it fails
-            # every delivery alike and is fixed in our configuration, so it is retried until
-            # the deadline instead of failing all of them at once for good.
             await self.close()
             reply = f"authentication: {exc.code} {exc.message}".strip()
             raise SendFailure(reply, permanent=False) from exc
         except aiosmtplib.SMTPResponseException as exc:
             await self.close()
-            raise _failure(exc.code, exc.message) from exc
+            reply = f"relay: {exc.code} {exc.message}".strip()
+            raise SendFailure(reply, permanent=False) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self.close()
             raise SendFailure(f"connection: {type(exc).__name__}: {exc}", permanent=False) from exc
@@ -60,7 +67,7 @@ class SmtpConnection:
             await self.close()
             response = next(iter(errors.values()))
             raise _failure(response.code, response.message)
-        return reply
+        return f"250 {reply}"
 
     async def close(self) -> None:
         client, self._client = self._client, None

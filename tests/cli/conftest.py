@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from click.testing import Result
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from dispatcher.cli.app import app
 from dispatcher.config import Settings
@@ -76,12 +74,12 @@ class Cli:
             )
 
 
-def env_for(database_url: str, smtp_port: int, templates: Path = TEMPLATES) -> dict[str, str | None]:
+def env_for(database_url: str, smtp_port: int = 1025) -> dict[str, str | None]:
     return {
         "DISPATCHER_CONFIG": None,
         "DISPATCHER_DATABASE_URL": database_url,
         "DISPATCHER_CONTACTS_DIR": str(CONTACTS),
-        "DISPATCHER_TEMPLATES_DIR": str(templates),
+        "DISPATCHER_TEMPLATES_DIR": str(TEMPLATES),
         "DISPATCHER_SMTP_HOST": "127.0.0.1",
         "DISPATCHER_SMTP_PORT": str(smtp_port),
         "DISPATCHER_ACTOR": DUTY,
@@ -102,10 +100,11 @@ async def sender(engine: Engine, settings: Settings, clock: FakeClock) -> AsyncI
     await sender.close()
 
 
-def table_rows(output: str) -> list[list[str]]:
-    """The body rows of the rich tables in `output`, as lists of stripped cells."""
+def table_rows(output: str, border: str = "│") -> list[list[str]]:
+    """The body rows (with `border="┃"`: the header rows) of the rich tables in `output`, as
+    lists of stripped cells."""
     return [
-        [cell.strip() for cell in line.split("│")[1:-1]]
+        [cell.strip() for cell in line.split(border)[1:-1]]
         for line in output.splitlines()
-        if line.startswith("│")
+        if line.startswith(border)
     ]

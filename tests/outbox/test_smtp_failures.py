@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -123,6 +124,48 @@ class TestRejectionAfterData:
         assert [(f.recipient, f.reply) for f in detail.failures] == [
             ("fmk-beredskab@aeroe.kommune.example", "554 5.7.1 Message rejected as spam")
         ]
+
+
+class RefuseSenderAtFirst(ScriptedHandler):
+    """Answers MAIL FROM with 530 (a relay or configuration problem) 60 times, then accepts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused_mail = 0
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if self.refused_mail < 60:
+            self.refused_mail += 1
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        return "250 OK"
+
+
+class TestSessionRefusals:
+    """A 5xx about the session (MAIL FROM) is not about a recipient: it is retried, not final."""
+
+    @pytest.fixture
+    def smtp_handler(self) -> ScriptedHandler:
+        return RefuseSenderAtFirst()
+
+    async def test_530_at_mail_from_is_retried(
+        self,
+        dispatch: service.Dispatch,
+        sender: Sender,
+        smtp: MailCatcher,
+        clock: FakeClock,
+        engine: Engine,
+        registry: Registry,
+    ) -> None:
+        number, _ = service.trigger(dispatch, fmk_down(), clock.now())
+        await drain(sender, engine, clock)
+        detail = incident_detail(engine, number)
+        assert detail is not None
+        assert detail.failures == []
+        counts = per_recipient(smtp.received)
+        assert all(counts[(a, "initial")] == 1 for a in all_addresses(registry))
 
 
 class TestRelayDown:

@@ -14,7 +14,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -24,18 +24,24 @@ import pytest
 import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from pydantic import SecretStr
+from sqlalchemy import Engine
 
 from dispatcher import logs
 from dispatcher.config import Settings, SmtpTls
-from dispatcher.contacts.model import Person
+from dispatcher.contacts.model import Person, Registry
+from dispatcher.core.model import Trigger
+from dispatcher.incidents import service
+from dispatcher.incidents.queries import incident_detail
 from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, free_port
 from dispatcher.notices.message import as_bytes, build_message
 from dispatcher.notices.render import RenderedNotice
+from dispatcher.outbox.sender import Sender
 from dispatcher.outbox.smtp import SendFailure, SmtpConnection
+from tests.support.clock import FakeClock
+from tests.support.drain import drain
 from tests.support.mail import parse
-from tests.support.tls import Pki, make_pki, openssl_available
-
-pytestmark = pytest.mark.skipif(not openssl_available(), reason="needs the openssl command")
+from tests.support.tls import Pki, make_pki
 
 FROM = "fmk-beredskab@medcom.dk"
 TO = "fmk-beredskab@aarhus.kommune.example"
@@ -116,7 +122,7 @@ class Accounts:
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
-class StartTlsRefused(SMTP):  # type: ignore[misc]
+class StartTlsRefused(SMTP):
     """Advertises STARTTLS, then refuses it, as a relay with a broken TLS set-up (or a
     man in the middle stripping TLS) might."""
 
@@ -124,7 +130,7 @@ class StartTlsRefused(SMTP):  # type: ignore[misc]
         await self.push("454 4.7.0 TLS not available due to temporary reason")
 
 
-class RelayController(Controller):  # type: ignore[misc]
+class RelayController(Controller):
     def __init__(self, handler: Any, *, smtp_class: type[Any], **kwargs: Any) -> None:
         self.smtp_class = smtp_class
         super().__init__(handler, **kwargs)
@@ -172,7 +178,7 @@ async def test_starttls_with_the_configured_ca_delivers_over_tls(pki: Pki) -> No
     with relay(handler, tls_context=pki.loopback.server_context(), require_starttls=True) as port:
         reply = await send_once(client(port, smtp_tls="starttls", smtp_ca_file=pki.ca_file))
 
-    assert reply == "2.0.0 Message accepted for delivery"
+    assert reply == "250 2.0.0 Message accepted for delivery"
     [seen] = handler.sessions
     assert seen.starttls is True
     assert seen.tls_version in TLS_VERSIONS
@@ -239,7 +245,9 @@ async def test_untrusted_certificate_is_a_transient_failure_and_nothing_is_sent(
 # --- 4: AUTH -----------------------------------------------------------------------------------
 
 
-def auth_relay(pki: Pki, handler: CatcherHandler, accounts: Accounts, mechanism: str) -> Any:
+def auth_relay(
+    pki: Pki, handler: CatcherHandler, accounts: Accounts, mechanism: str
+) -> AbstractContextManager[int]:
     """A relay that demands STARTTLS and then AUTH, offering only `mechanism`."""
     other = {"LOGIN": "PLAIN", "PLAIN": "LOGIN"}[mechanism]
     return relay(
@@ -297,6 +305,49 @@ async def test_auth_with_a_wrong_password_fails_with_the_relays_535(
     assert accounts.attempts == [(mechanism, USER.encode())]
     assert handler.sessions == []
     assert handler.received == []
+
+
+async def test_a_wrong_password_holds_the_notices_until_it_is_fixed(
+    pki: Pki, dispatch: service.Dispatch, engine: Engine, clock: FakeClock, registry: Registry
+) -> None:
+    """Through the sender: with a wrong password nothing is failed for good; with the password
+    corrected (a restart with new settings) every municipality and vendor gets the notice."""
+    handler, accounts = RecordingHandler(), Accounts(USER, PASSWORD)
+    trigger = Trigger(actor="khs@medcom.dk", summary="FMK er nede", details="", guidance="Papir.")
+    number, _ = service.trigger(dispatch, trigger, clock.now())
+    with auth_relay(pki, handler, accounts, "PLAIN") as port:
+        settings = client(
+            port,
+            smtp_tls="starttls",
+            smtp_ca_file=pki.ca_file,
+            smtp_username=USER,
+            smtp_password="not-the-password",
+        )
+        wrong = Sender(engine, settings, clock)
+        try:
+            assert await wrong.run_once() > 0
+        finally:
+            await wrong.close()
+        detail = incident_detail(engine, number)
+        assert detail is not None
+        assert detail.failures == []
+        assert handler.received == []
+        assert len(accounts.attempts) > 0
+
+        right = Sender(
+            engine, settings.model_copy(update={"smtp_password": SecretStr(PASSWORD)}), clock
+        )
+        try:
+            await drain(right, engine, clock)
+        finally:
+            await right.close()
+
+    recipients = {r for item in handler.received for r in item.recipients}
+    groups = (*registry.municipalities, *registry.vendors)
+    assert recipients == {e for g in groups for e in g.emails}
+    detail = incident_detail(engine, number)
+    assert detail is not None
+    assert detail.failures == []
 
 
 # --- 5: no fall-back to plaintext --------------------------------------------------------------
@@ -523,4 +574,3 @@ async def test_danish_headers_arrive_byte_identical_over_starttls(pki: Pki) -> N
     assert got["To"].addresses[0].display_name == "Aarhus Kommune – Sundhed og Omsorg, Åby"
     assert got["Cc"].addresses[0].display_name == "Systematic – Columna Cura, Århus"
     assert got["Reply-To"].addresses[0].display_name == "MedCom Vagttelefon (Østerbro)"
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,10 +26,10 @@ def test_local_time_round_trips_as_the_same_instant_in_utc(engine: Engine) -> No
 
 
 def test_naive_time_is_refused(engine: Engine) -> None:
-    naive = datetime(2021, 12, 31, 3, 0)  # noqa: DTZ001
+    naive = datetime(2021, 12, 31, 3, 0)
+    row = ReplicaRow(id="r", hostname="h", pid=1, started_at=naive, last_seen_at=naive)
     with pytest.raises(StatementError, match="naive datetime"), transaction(engine) as session:
-        session.add(ReplicaRow(id="r", hostname="h", pid=1, started_at=naive, last_seen_at=naive))
-        session.flush()
-    aware = datetime(2021, 12, 31, 3, 0, tzinfo=timezone.utc)
+        session.add(row)
+    aware = datetime(2021, 12, 31, 3, 0, tzinfo=UTC)
     with transaction(engine) as session:
         session.add(ReplicaRow(id="r", hostname="h", pid=1, started_at=aware, last_seen_at=aware))

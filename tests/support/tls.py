@@ -8,7 +8,6 @@ tens of milliseconds; make it once per session.
 
 from __future__ import annotations
 
-import shutil
 import ssl
 import subprocess
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 LOOPBACK_NAMES = "DNS:localhost,IP:127.0.0.1,IP:::1"
 OTHER_NAME = "DNS:relay.medcom.dk"
 DAYS = "2"
+NEW_EC_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,6 @@ class Pki:
     other_name: ServerCert
 
 
-def openssl_available() -> bool:
-    return shutil.which("openssl") is not None
-
-
 def _openssl(*args: str | Path, cwd: Path) -> None:
     subprocess.run(
         ["openssl", *map(str, args)], cwd=cwd, check=True, capture_output=True, timeout=30
@@ -60,15 +56,13 @@ def _server_cert(folder: Path, stem: str, names: str, ca: Path, ca_key: Path) ->
         encoding="ascii",
     )
     _openssl(
-        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", csr, "-subj", f"/CN={stem}",
-        cwd=folder,
-    )  # fmt: skip
+        "req", "-new", *NEW_EC_KEY, "-keyout", key, "-out", csr, "-subj", f"/CN={stem}", cwd=folder
+    )
     _openssl(
-        "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-set_serial", "0x" + stem.encode().hex(),
-        "-days", DAYS, "-sha256", "-extfile", ext, "-out", cert,
+        *("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-days", DAYS, "-sha256"),
+        *("-set_serial", "0x" + stem.encode().hex(), "-extfile", ext, "-out", cert),
         cwd=folder,
-    )  # fmt: skip
+    )
     return ServerCert(cert=cert, key=key)
 
 
@@ -76,12 +70,12 @@ def make_pki(folder: Path) -> Pki:
     """Write a test CA and two server certificates it signed into `folder`."""
     ca, ca_key = folder / "ca.pem", folder / "ca.key"
     _openssl(
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", ca_key, "-out", ca, "-days", DAYS, "-sha256", "-subj", "/CN=FMK dispatcher test CA",
-        "-addext", "basicConstraints = critical, CA:TRUE",
-        "-addext", "keyUsage = critical, keyCertSign, cRLSign",
+        *("req", "-x509", *NEW_EC_KEY, "-keyout", ca_key, "-out", ca, "-days", DAYS, "-sha256"),
+        *("-subj", "/CN=FMK dispatcher test CA"),
+        *("-addext", "basicConstraints = critical, CA:TRUE"),
+        *("-addext", "keyUsage = critical, keyCertSign, cRLSign"),
         cwd=folder,
-    )  # fmt: skip
+    )
     return Pki(
         ca_file=ca,
         loopback=_server_cert(folder, "loopback", LOOPBACK_NAMES, ca, ca_key),
