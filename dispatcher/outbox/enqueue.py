@@ -16,6 +16,7 @@ from dispatcher.core.model import Incident, Notify
 from dispatcher.notices.context import IncidentFacts, NoticeContext
 from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
+from dispatcher.notices.timefmt import COPENHAGEN
 from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow
 
 
@@ -128,7 +129,7 @@ def enqueue_notice(
             cc=cc,
             message_id=rfc_id,
             references=references,
-            date=now,
+            date=now.astimezone(COPENHAGEN),
             headers={"X-FMK-Incident": str(incident_id), "X-FMK-Notice": str(notify.kind)},
         )
         message = MessageRow(

@@ -98,6 +98,8 @@ class TestInitialNotice:
         cc = {a.addr_spec for a in message["Cc"].addresses}
         assert cc == {e for v in registry.vendors for e in v.emails}
         assert message["Auto-Submitted"] == "auto-generated"
+        assert message["Date"].datetime == clock.now()
+        assert message["Date"].datetime.utcoffset() == HOUR  # Copenhagen in winter
         assert message["Reply-To"].addresses[0].addr_spec == registry.escalation.reply_to.email
         assert message["From"].addresses[0].display_name == registry.escalation.sender.name
 
