@@ -3,7 +3,7 @@ server on loopback, a hand-moved clock, and the dispatch services wired to them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from dispatcher.core.model import Policy
 from dispatcher.incidents.service import Dispatch
 from dispatcher.mailcatcher import CatcherHandler, MailCatcher
 from dispatcher.notices.render import NoticeRenderer
+from dispatcher.outbox.sender import Sender
 from dispatcher.store.db import make_engine
 from tests.support.clock import FakeClock
 from tests.support.databases import BACKENDS, PgDatabases, SqliteDatabases
@@ -96,3 +97,11 @@ def settings(database_url: str, smtp: MailCatcher) -> Settings:
 @pytest.fixture
 def dispatch(engine: Engine, registry: Registry, renderer: NoticeRenderer) -> Dispatch:
     return Dispatch(engine=engine, registry=registry, renderer=renderer, policy=Policy())
+
+
+@pytest.fixture
+async def sender(engine: Engine, settings: Settings, clock: FakeClock) -> AsyncIterator[Sender]:
+    """The real sender on the test clock, talking to the loopback SMTP server."""
+    sender = Sender(engine, settings, clock)
+    yield sender
+    await sender.close()

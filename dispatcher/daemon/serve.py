@@ -89,12 +89,18 @@ class Daemon:
                 log.error("cadence.tick_failed", error=str(exc))
 
     async def run(self) -> None:
+        self._install_signal_handlers()
+        try:
+            await self._run()
+        finally:
+            self._remove_signal_handlers()
+
+    async def _run(self) -> None:
         engine = self.runtime.engine
         listener = self._listen()
         await asyncio.to_thread(migrate.upgrade, engine)
         replica = await asyncio.to_thread(heartbeat.register, engine, self.clock.now())
         log.info("daemon.started", replica=replica, http_port=self.runtime.settings.http_port)
-        self._install_signal_handlers()
         self.scheduler.add_job(
             self._tick_wanted.set,
             "interval",
@@ -123,24 +129,33 @@ class Daemon:
         try:
             await self._watch(tasks)
         finally:
-            self._remove_signal_handlers()
             self.scheduler.shutdown(wait=False)
             await asyncio.to_thread(heartbeat.unregister, engine, replica)
             log.info("daemon.stopped", replica=replica)
 
     async def _watch(self, tasks: set[asyncio.Task[object]]) -> None:
+        """Wait until asked to stop or until a task ends; then stop the rest within the grace.
+
+        A task that ends on its own before the stop was asked for has died, whatever its
+        result; one that ends with an exception has died even while stopping.
+        """
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        failed = [t for t in done if t.get_name() != "stop"]
+        asked = self.stop.is_set()
         self.stop.set()
         self.http.should_exit = True
-        _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE.total_seconds())
+        finished, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE.total_seconds())
         for task in late:
             log.warning("daemon.task_cancelled", task=task.get_name())
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
-        if failed:
-            task = failed[0]
-            error = task.exception() if not task.cancelled() else None
+        died = [
+            t
+            for t in (*done, *finished)
+            if t.get_name() != "stop" and (t.exception() is not None or (t in done and not asked))
+        ]
+        if died:
+            task = died[0]
+            error = task.exception()
             log.error("daemon.task_died", task=task.get_name(), error=repr(error))
             raise DaemonFailed(f"background task {task.get_name()!r} stopped: {error!r}")
 

@@ -3,7 +3,6 @@ and the loopback SMTP server; read back what it stored."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -12,13 +11,10 @@ from sqlmodel import col
 from typer.testing import CliRunner, Result
 
 from dispatcher.cli.app import app
-from dispatcher.config import Settings
 from dispatcher.mailcatcher import MailCatcher
-from dispatcher.outbox.sender import Sender
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow, TimelineRow
 from tests.conftest import CONTACTS, TEMPLATES
-from tests.support.clock import FakeClock
 
 DUTY = "vagt@medcom.dk"
 TABLES = (IncidentRow, TimelineRow, NoticeRow, MessageRow, DeliveryRow)
@@ -91,13 +87,6 @@ def env_for(database_url: str, smtp_port: int = 1025) -> dict[str, str | None]:
 @pytest.fixture
 def cli(database_url: str, engine: Engine, smtp: MailCatcher) -> Cli:
     return Cli(env_for(database_url, smtp.port), engine)
-
-
-@pytest.fixture
-async def sender(engine: Engine, settings: Settings, clock: FakeClock) -> AsyncIterator[Sender]:
-    sender = Sender(engine, settings, clock)
-    yield sender
-    await sender.close()
 
 
 def table_rows(output: str, border: str = "│") -> list[list[str]]:

@@ -28,6 +28,7 @@ from dispatcher.mailcatcher import CatcherHandler, MailCatcher
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import DeliveryRow, DeliveryStatus
 from tests.support.daemon import DaemonProcess, wait_for
+from tests.support.incidents import notice_addresses
 from tests.support.mail import per_recipient
 
 pytestmark = pytest.mark.slow
@@ -101,10 +102,6 @@ def daemons(tmp_path: Path) -> Iterator[list[DaemonProcess]]:
         daemon.stop_quietly()
 
 
-def addresses(registry: Registry) -> list[str]:
-    return [e for g in (*registry.municipalities, *registry.vendors) for e in g.emails]
-
-
 def test_kill_outside_the_window_delivers_exactly_once(
     dispatch: service.Dispatch,
     engine: Engine,
@@ -141,10 +138,10 @@ def test_kill_outside_the_window_delivers_exactly_once(
         assert second.terminate() == 0
 
     counts = per_recipient(smtp.received)
-    assert {a: counts[(a, "initial")] for a in addresses(registry)} == dict.fromkeys(
-        addresses(registry), 1
+    assert {a: counts[(a, "initial")] for a in notice_addresses(registry)} == dict.fromkeys(
+        notice_addresses(registry), 1
     )
-    assert sum(counts.values()) == len(addresses(registry))
+    assert sum(counts.values()) == len(notice_addresses(registry))
 
 
 def test_kill_inside_the_window_doubles_only_that_delivery(
@@ -187,7 +184,7 @@ def test_kill_inside_the_window_doubles_only_that_delivery(
         assert second.terminate() == 0
 
     counts = per_recipient(smtp.received)
-    doubled = {a for a in addresses(registry) if counts[(a, "initial")] == 2}
+    doubled = {a for a in notice_addresses(registry) if counts[(a, "initial")] == 2}
     assert doubled == set(handler.killed_for)
     assert len(doubled) == 1
-    assert all(counts[(a, "initial")] == 1 for a in addresses(registry) if a not in doubled)
+    assert all(counts[(a, "initial")] == 1 for a in notice_addresses(registry) if a not in doubled)

@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import Engine
 
-from dispatcher.config import Settings
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import Cancel, Confirm, PostUpdate, Resolve, Trigger
+from dispatcher.core.model import Cancel, Confirm, PostUpdate, Resolve
 from dispatcher.incidents import service
 from dispatcher.incidents.queries import incident_detail
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.outbox.sender import Sender
 from tests.support.clock import FakeClock
 from tests.support.drain import drain
+from tests.support.incidents import fmk_down, notice_addresses
 from tests.support.mail import parse, per_recipient, text_body
 
 HOUR = timedelta(hours=1)
 
 
-def fmk_down(**overrides: object) -> Trigger:
-    fields: dict[str, object] = {
-        "actor": "khs@medcom.dk",
-        "summary": "FMK svarer ikke – ordinationer kan ikke ses",
-        "details": "SDS undersøger årsagen.",
-        "guidance": "Brug seneste udskrift af medicinlisten; notér ændringer på papir.",
-    }
-    fields.update(overrides)
-    return Trigger(**fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def sender(engine: Engine, settings: Settings, clock: FakeClock) -> AsyncIterator[Sender]:
-    sender = Sender(engine, settings, clock)
-    yield sender
-    await sender.close()
-
-
 def expected_recipients(registry: Registry) -> int:
-    return sum(len(m.emails) for m in registry.municipalities) + sum(
-        len(v.emails) for v in registry.vendors
-    )
+    return len(notice_addresses(registry))
 
 
 class TestInitialNotice:

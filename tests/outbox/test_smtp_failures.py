@@ -3,7 +3,6 @@ relay's reply and shown, without holding up anyone else."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,31 +11,16 @@ from sqlalchemy import Engine
 
 from dispatcher.config import Settings
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import Trigger
 from dispatcher.incidents import service
 from dispatcher.incidents.queries import incident_detail
 from dispatcher.mailcatcher import MailCatcher, free_port
 from dispatcher.outbox.sender import Sender
 from tests.support.clock import FakeClock
 from tests.support.drain import drain
+from tests.support.incidents import fmk_down, notice_addresses
 from tests.support.mail import ScriptedHandler, per_recipient
 
 ODENSE_REFUSAL = "550 5.1.1 <fmk-beredskab@odense.kommune.example>: Recipient address rejected"
-
-
-def fmk_down() -> Trigger:
-    return Trigger(actor="khs@medcom.dk", summary="FMK er nede", details="", guidance="Papir.")
-
-
-@pytest.fixture
-async def sender(engine: Engine, settings: Settings, clock: FakeClock) -> AsyncIterator[Sender]:
-    sender = Sender(engine, settings, clock)
-    yield sender
-    await sender.close()
-
-
-def all_addresses(registry: Registry) -> list[str]:
-    return [e for g in (*registry.municipalities, *registry.vendors) for e in g.emails]
 
 
 class TestTemporaryFailures:
@@ -62,7 +46,7 @@ class TestTemporaryFailures:
 
         assert smtp_handler.refused_data == 150
         counts = per_recipient(smtp.received)
-        assert all(counts[(a, "initial")] == 1 for a in all_addresses(registry))
+        assert all(counts[(a, "initial")] == 1 for a in notice_addresses(registry))
         detail = incident_detail(engine, number)
         assert detail is not None
         assert detail.failures == []
@@ -89,8 +73,8 @@ class TestPermanentFailures:
         await drain(sender, engine, clock)
 
         counts = per_recipient(smtp.received)
-        delivered = [a for a in all_addresses(registry) if counts[(a, "initial")] == 1]
-        assert len(delivered) == len(all_addresses(registry)) - 1
+        delivered = [a for a in notice_addresses(registry) if counts[(a, "initial")] == 1]
+        assert len(delivered) == len(notice_addresses(registry)) - 1
         detail = incident_detail(engine, number)
         assert detail is not None
         [failure] = detail.failures
@@ -165,7 +149,7 @@ class TestSessionRefusals:
         assert detail is not None
         assert detail.failures == []
         counts = per_recipient(smtp.received)
-        assert all(counts[(a, "initial")] == 1 for a in all_addresses(registry))
+        assert all(counts[(a, "initial")] == 1 for a in notice_addresses(registry))
 
 
 class TestRelayDown:
