@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "DISPATCHER_"
+DEVELOPMENT_LINK_SECRET = "development-only-link-secret"  # noqa: S105  (refused in production)
 
 
 _SHORT_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
@@ -109,6 +110,46 @@ class Settings(BaseSettings):
         5.0, gt=0, description="How often the daemon looks for due work written by others."
     )
     log_level: str = Field("INFO", description="Python log level name.")
+    public_url: str = Field(
+        "http://127.0.0.1:8080",
+        description="Base URL of this daemon as the on-call staff reach it.",
+    )
+    link_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_LINK_SECRET),
+        description="Key that signs acknowledgement links (refused in production if default).",
+    )
+    ack_link_ttl: Duration = Field(
+        timedelta(hours=24), description="How long an acknowledgement link in a page works."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Shared secret for SDS's webhook signatures (required in production)."
+    )
+    webhook_max_body: int = Field(65536, ge=1024, description="Largest webhook body, in bytes.")
+    webhook_tolerance: Duration = Field(
+        timedelta(minutes=5), description="Largest clock difference accepted in a signature."
+    )
+    municipal_release: Literal["immediate", "after_ack", "after_confirm"] = Field(
+        "after_confirm",
+        description="After an SDS signal, when the municipalities are told (the fail-safe "
+        "tells them anyway).",
+    )
+    page_interval: Duration = Field(
+        timedelta(minutes=15), description="Time between paging rounds until someone acknowledges."
+    )
+    failsafe_after: Duration = Field(
+        timedelta(minutes=30),
+        description="After the signal, municipalities are told even without acknowledgement.",
+    )
+    auto_resolve: bool = Field(
+        True, description="SDS's `resolved` sends the all-clear itself; false asks the owner."
+    )
+    recovery_window: Duration = Field(
+        timedelta(minutes=15),
+        description="FMK must stay up this long after SDS's `resolved` before the all-clear.",
+    )
+    heartbeat_window: Duration = Field(
+        timedelta(minutes=10), description="Page when no SDS heartbeat has come for this long."
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
-from dispatcher.config import Settings
+from dispatcher.config import DEVELOPMENT_LINK_SECRET, Settings
 from dispatcher.contacts.model import Municipality, Registry, Vendor, is_placeholder
 from dispatcher.contacts.registry import load_registry
 from dispatcher.core.model import Policy
 from dispatcher.incidents.service import Dispatch
-from dispatcher.notices.render import NoticeRenderer
+from dispatcher.notices.render import NoticeRenderer, standard_guidance
 from dispatcher.store.db import make_engine
 
 
@@ -28,14 +29,28 @@ class Runtime:
             engine=self.engine,
             registry=self.registry,
             renderer=self.renderer,
-            policy=Policy(update_interval=self.settings.update_interval),
+            policy=policy(self.settings),
+            public_url=self.settings.public_url,
+            link_secret=self.settings.link_secret.get_secret_value(),
+            standard_guidance=standard_guidance(self.settings.templates_dir),
         )
+
+
+def policy(settings: Settings) -> Policy:
+    return Policy(
+        update_interval=settings.update_interval,
+        page_interval=settings.page_interval,
+        failsafe_after=settings.failsafe_after,
+        recovery_window=settings.recovery_window,
+        auto_resolve=settings.auto_resolve,
+    )
 
 
 def build(settings: Settings, engine: Engine | None = None) -> Runtime:
     """Load contacts and templates (failing loudly on errors) and open the database."""
     registry = load_registry(settings.contacts_dir)
     renderer = NoticeRenderer(settings.templates_dir)
+    standard_guidance(settings.templates_dir)  # fail now, not at the first SDS signal
     return Runtime(settings, engine or make_engine(settings.database_url), registry, renderer)
 
 
@@ -49,12 +64,26 @@ def all_addresses(registry: Registry) -> set[str]:
 def refusals(settings: Settings, registry: Registry) -> list[str]:
     """Reasons the daemon must not start with this configuration."""
     problems = settings.smtp_problems()
-    if settings.env == "production":
-        placeholders = sorted(e for e in all_addresses(registry) if is_placeholder(e))
-        if placeholders:
-            problems.append(
-                f"DISPATCHER_ENV=production but {len(placeholders)} placeholder addresses "
-                f"(.example) remain in {settings.contacts_dir}, e.g. {placeholders[0]}; "
-                "run `dispatcher contacts check`"
-            )
+    if settings.env != "production":
+        return problems
+    placeholders = sorted(e for e in all_addresses(registry) if is_placeholder(e))
+    if placeholders:
+        problems.append(
+            f"DISPATCHER_ENV=production but {len(placeholders)} placeholder addresses "
+            f"(.example) remain in {settings.contacts_dir}, e.g. {placeholders[0]}; "
+            "run `dispatcher contacts check`"
+        )
+    if settings.webhook_secret is None:
+        problems.append("DISPATCHER_WEBHOOK_SECRET is not set: SDS's signals cannot be received")
+    if settings.link_secret.get_secret_value() == DEVELOPMENT_LINK_SECRET:
+        problems.append(
+            "DISPATCHER_LINK_SECRET is the development default: anyone could forge "
+            "acknowledgement links; set a long random value"
+        )
+    host = urlsplit(settings.public_url).hostname or ""
+    if host in {"localhost", "127.0.0.1", "::1"}:
+        problems.append(
+            f"DISPATCHER_PUBLIC_URL is {settings.public_url}: the links in pages must use an "
+            "address the on-call staff can reach"
+        )
     return problems

@@ -15,7 +15,7 @@ from dispatcher.contacts.registry import load_registry
 from dispatcher.core.model import Policy
 from dispatcher.incidents.service import Dispatch
 from dispatcher.mailcatcher import CatcherHandler, MailCatcher
-from dispatcher.notices.render import NoticeRenderer
+from dispatcher.notices.render import NoticeRenderer, standard_guidance
 from dispatcher.outbox.sender import Sender
 from dispatcher.store.db import make_engine
 from tests.support.clock import FakeClock
@@ -96,7 +96,13 @@ def settings(database_url: str, smtp: MailCatcher) -> Settings:
 
 @pytest.fixture
 def dispatch(engine: Engine, registry: Registry, renderer: NoticeRenderer) -> Dispatch:
-    return Dispatch(engine=engine, registry=registry, renderer=renderer, policy=Policy())
+    return Dispatch(
+        engine=engine,
+        registry=registry,
+        renderer=renderer,
+        policy=Policy(),
+        standard_guidance=standard_guidance(TEMPLATES),
+    )
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from dispatcher.core.model import (
     Event,
     PostUpdate,
     Rejected,
+    Release,
     Resolve,
     Trigger,
 )
@@ -86,7 +87,7 @@ def trigger(
         impact=impact,
         guidance=_guidance(_read(guidance, guidance_file), cli.settings.templates_dir),
         down_since=parse_local_time("--down-since", down_since) if down_since else None,
-        hold=hold,
+        release=Release.AFTER_CONFIRM if hold else Release.IMMEDIATE,
     )
     now = SystemClock().now()
     try:

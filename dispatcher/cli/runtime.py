@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dispatcher.cli.context import console, fail, state
 from dispatcher.config import Settings
 from dispatcher.contacts.registry import RegistryError
-from dispatcher.daemon.heartbeat import daemon_running
+from dispatcher.daemon.replicas import daemon_running
 from dispatcher.notices.render import TemplateError
 from dispatcher.runtime import Runtime, build
 from dispatcher.store.migrate import is_current

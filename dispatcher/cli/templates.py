@@ -10,18 +10,21 @@ import typer
 from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.runtime import open_runtime
 from dispatcher.clock import SystemClock
-from dispatcher.contacts.model import Municipality, Registry, Vendor
+from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
 from dispatcher.contacts.registry import RegistryError, load_registry
 from dispatcher.core.model import Notify
 from dispatcher.incidents.mapping import to_core
 from dispatcher.incidents.queries import incident_detail
-from dispatcher.notices.context import NoticeContext, NoticeKind
+from dispatcher.notices.context import MUNICIPAL_KINDS, NoticeContext, NoticeKind
 from dispatcher.notices.render import NoticeRenderer, TemplateError, standard_guidance
 from dispatcher.notices.sample import sample_context
 from dispatcher.outbox.enqueue import notice_context
 from dispatcher.runtime import Runtime
 
 DEFAULT_MUNICIPALITY = 101  # København
+# The notices that go to one person of the escalation contacts, not to the municipalities.
+PERSON_KINDS = frozenset({NoticeKind.PAGE, NoticeKind.OWNER, NoticeKind.ONCALL_INFO})
+SAMPLE_ACK_PATH = "/ack/EKSEMPEL"
 
 templates_app = typer.Typer(
     help="The Danish notice templates: preview them and check them.",
@@ -38,8 +41,27 @@ def parse_kind(value: str) -> NoticeKind:
 
 
 def pick_recipient(
-    registry: Registry, municipality: int | None, vendor: str | None
-) -> Municipality | Vendor:
+    registry: Registry,
+    kind: NoticeKind,
+    municipality: int | None,
+    vendor: str | None,
+    person: str | None,
+) -> Municipality | Vendor | Person:
+    """Who the preview of `kind` is for: a person for the on-call notices, a vendor for the
+    vendor alert, else a municipality (or a vendor's copy)."""
+    if kind in PERSON_KINDS:
+        if municipality is not None or vendor is not None:
+            fail(f"{kind} goes to a person: use --person EMAIL, not --municipality or --vendor")
+        return pick_person(registry, person)
+    if person is not None:
+        fail(f"--person is for {', '.join(sorted(PERSON_KINDS))}; {kind} does not go to a person")
+    if kind is NoticeKind.VENDOR_ALERT:
+        if municipality is not None:
+            fail("vendor_alert goes to the EOJ vendors: use --vendor KEY, not --municipality")
+        if vendor is None:
+            if not registry.vendors:
+                fail("there are no EOJ vendors in the registry")
+            return registry.vendors[0]
     if vendor is not None:
         if municipality is not None:
             fail("give --municipality or --vendor, not both")
@@ -53,6 +75,19 @@ def pick_recipient(
     if chosen is None:
         fail(f"no municipality with code {code} in the registry")
     return chosen
+
+
+def pick_person(registry: Registry, email: str | None) -> Person:
+    """The on-call or fallback person with address `email`; the first on-call person if none."""
+    esc = registry.escalation
+    people = esc.oncall + esc.fallback
+    if email is None:
+        return people[0]
+    found = next((p for p in people if p.email.casefold() == email.strip().casefold()), None)
+    if found is None:
+        known = ", ".join(p.email for p in people)
+        fail(f"{email} is not an on-call or fallback person in the registry (known: {known})")
+    return found
 
 
 def print_notice(renderer: NoticeRenderer, context: NoticeContext, *, html: bool) -> None:
@@ -90,7 +125,13 @@ def stored_context(
 @templates_app.command()
 def preview(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="initial, update, all_clear or correction.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="initial, update, all_clear, correction (to the municipalities), "
+            "vendor_alert (to an EOJ vendor), page, owner or oncall_info (to a person)."
+        ),
+    ],
     municipality: Annotated[
         int | None,
         typer.Option(
@@ -99,6 +140,18 @@ def preview(
     ] = None,
     vendor: Annotated[
         str | None, typer.Option("--vendor", help="Show the EOJ vendor's copy instead (key).")
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person",
+            help="page, owner, oncall_info: the on-call or fallback person (e-mail address) "
+            "[default: the first on-call person].",
+        ),
+    ] = None,
+    page_round: Annotated[
+        int | None,
+        typer.Option("--round", min=1, help="page: the paging round (2 = first reminder)."),
     ] = None,
     html: Annotated[bool, typer.Option("--html", help="Print the HTML body.")] = False,
     incident: Annotated[
@@ -109,9 +162,18 @@ def preview(
     """Render a notice about a sample (or stored) incident, as the given recipient would get it."""
     settings = state(ctx).settings
     notice_kind = parse_kind(kind)
+    if page_round is not None and notice_kind is not NoticeKind.PAGE:
+        fail(f"--round is for page, not {notice_kind}")
     if incident is not None:
+        if notice_kind not in MUNICIPAL_KINDS:
+            fail(
+                "--incident previews the notices to the municipalities (initial, update, "
+                f"all_clear, correction); preview {notice_kind} with the sample incident"
+            )
         runtime = open_runtime(ctx)
-        recipient = pick_recipient(runtime.registry, municipality, vendor)
+        recipient = pick_recipient(runtime.registry, notice_kind, municipality, vendor, person)
+        if isinstance(recipient, Person):  # narrows the type: municipal kinds go to no person
+            fail(f"{notice_kind} does not go to a person")
         context = stored_context(runtime, incident, notice_kind, recipient)
         print_notice(runtime.renderer, context, html=html)
         return
@@ -119,12 +181,19 @@ def preview(
         registry = load_registry(settings.contacts_dir)
     except RegistryError as exc:
         fail(str(exc))
-    recipient = pick_recipient(registry, municipality, vendor)
+    recipient = pick_recipient(registry, notice_kind, municipality, vendor, person)
     try:
         guidance = standard_guidance(settings.templates_dir)
     except TemplateError as exc:
         fail(str(exc))
-    context = sample_context(notice_kind, recipient, registry, guidance)
+    context = sample_context(
+        notice_kind,
+        recipient,
+        registry,
+        guidance,
+        ack_url=settings.public_url.rstrip("/") + SAMPLE_ACK_PATH,
+        page_round=page_round or 1,
+    )
     print_notice(NoticeRenderer(settings.templates_dir), context, html=html)
 
 

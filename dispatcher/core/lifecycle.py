@@ -1,7 +1,9 @@
 """Incident lifecycle: triggered → acknowledged → resolved, or cancelled as a false alarm.
 
 `open_incident` and `decide` are pure: (state, event, now) → Decision(new state, effects).
-An event that does not fit the state raises `Rejected` and changes nothing.
+An event that does not fit the state raises `Rejected` and changes nothing. What time alone
+brings about (paging, the fail-safe, the all-clear after recovery, the 2-hourly update) is
+in `escalation.tick`.
 """
 
 from __future__ import annotations
@@ -9,27 +11,38 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from dispatcher.core.cadence import next_update_after, update_due
+from dispatcher.core.cadence import next_update_after
+from dispatcher.core.closing import cancel, resolve
+from dispatcher.core.escalation import first_page, inform, stop_paging, tick
 from dispatcher.core.model import (
     Acknowledge,
+    Audience,
     Cancel,
     Confirm,
     Decision,
     Effect,
     Event,
     Incident,
+    Info,
     Notify,
     Policy,
     PostUpdate,
     Record,
     Rejected,
+    Release,
     Resolve,
+    SignalOutage,
+    SignalResolved,
+    SignalUpdate,
+    Source,
     Status,
     Tick,
     Trigger,
 )
 from dispatcher.core.text import clean_text
 from dispatcher.notices.context import NoticeKind
+
+SEVERITIES = ("down", "degraded")
 
 
 def open_incident(trigger: Trigger, now: datetime, policy: Policy) -> Decision:
@@ -45,50 +58,75 @@ def open_incident(trigger: Trigger, now: datetime, policy: Policy) -> Decision:
         guidance=clean_text("guidance", trigger.guidance, required=True),
         down_since=down_since,
         opened_at=now,
-        hold=trigger.hold,
+        release=trigger.release,
+        source=trigger.source,
+        severity=_severity(trigger.severity),
     )
-    opened = Record("triggered", trigger.actor, summary)
-    if trigger.hold:
+    opened = Decision(incident, (Record("triggered", trigger.actor, summary),))
+    if trigger.source is Source.SDS:
+        opened += first_page(incident, now, policy)
+    if trigger.release is Release.IMMEDIATE:
+        return opened + inform(opened.incident, now, policy)
+    if trigger.source is Source.CLI:
         held = Record("held", trigger.actor, "municipal notices held until confirmed")
-        return Decision(incident, (opened, held))
-    informed, notice = _inform(incident, now, policy)
-    return Decision(informed, (opened, *notice))
+        return Decision(opened.incident, (*opened.effects, held))
+    alert = Notify(NoticeKind.VENDOR_ALERT, audience=Audience.VENDORS)
+    waiting = replace(
+        opened.incident, vendors_alerted=True, failsafe_at=now + policy.failsafe_after
+    )
+    return Decision(waiting, (*opened.effects, alert))
 
 
 def decide(incident: Incident, event: Event, now: datetime, policy: Policy) -> Decision:
     if isinstance(event, Tick):
-        return _tick(incident, event, now, policy)
+        return tick(incident, event, now, policy)
     if not incident.status.is_open:
         raise Rejected(f"the incident is {incident.status}; nothing more can be done with it")
     match event:
         case Acknowledge():
-            return _acknowledge(incident, event, now)
+            return _acknowledge(incident, event, now, policy)
         case Confirm():
             return _confirm(incident, event, now, policy)
         case PostUpdate():
             return _update(incident, event, now, policy)
         case Resolve():
-            return _resolve(incident, event, now)
+            return resolve(incident, event.actor, event.message, event.fmk_up_since, now)
         case Cancel():
-            return _cancel(incident, event, now)
+            return cancel(incident, event, now)
+        case SignalOutage():
+            return _signal_outage(incident, event)
+        case SignalUpdate():
+            note = clean_text("message", event.text, required=True)
+            return Decision(
+                replace(incident, sds_note=note), (Record("sds_update", event.actor, note),)
+            )
+        case SignalResolved():
+            return _signal_resolved(incident, event, now, policy)
 
 
-def _inform(incident: Incident, now: datetime, policy: Policy) -> tuple[Incident, list[Effect]]:
-    informed = replace(
-        incident,
-        hold=False,
-        informed_at=now,
-        last_notice_at=now,
-        next_update_at=next_update_after(now, policy),
-    )
-    return informed, [Notify(NoticeKind.INITIAL)]
+def _severity(value: str) -> str:
+    if value not in SEVERITIES:
+        raise Rejected(f"severity {value!r} is not one of {', '.join(SEVERITIES)}")
+    return value
 
 
-def _acknowledge(incident: Incident, event: Acknowledge, now: datetime) -> Decision:
+def _acknowledge(incident: Incident, event: Acknowledge, now: datetime, policy: Policy) -> Decision:
     if incident.status is Status.ACKNOWLEDGED:
         raise Rejected(f"already acknowledged by {incident.owner}, who owns the incident")
-    owned = replace(incident, status=Status.ACKNOWLEDGED, owner=event.actor, acknowledged_at=now)
-    return Decision(owned, (Record("acknowledged", event.actor, f"owner: {event.actor}"),))
+    paged = incident.paged
+    owned = replace(
+        stop_paging(incident),
+        status=Status.ACKNOWLEDGED,
+        owner=event.actor,
+        acknowledged_at=now,
+    )
+    effects: list[Effect] = [Record("acknowledged", event.actor, f"owner: {event.actor}")]
+    if paged is not None:
+        effects.append(Notify(NoticeKind.OWNER, audience=paged, exclude=event.actor))
+    decision = Decision(owned, tuple(effects))
+    if incident.release is Release.AFTER_ACK and not incident.municipalities_informed:
+        return decision + inform(owned, now, policy)
+    return decision
 
 
 def _confirm(incident: Incident, event: Confirm, now: datetime, policy: Policy) -> Decision:
@@ -101,10 +139,8 @@ def _confirm(incident: Incident, event: Confirm, now: datetime, policy: Policy) 
         impact=_edit("impact", incident.impact, event.impact),
         guidance=_edit("guidance", incident.guidance, event.guidance, required=True),
     )
-    informed, notice = _inform(edited, now, policy)
-    return Decision(
-        informed, (Record("confirmed", event.actor, "initial notice released"), *notice)
-    )
+    confirmed = Decision(edited, (Record("confirmed", event.actor, "initial notice released"),))
+    return confirmed + inform(edited, now, policy)
 
 
 def _edit(
@@ -122,47 +158,39 @@ def _update(incident: Incident, event: PostUpdate, now: datetime, policy: Policy
             "the municipalities have not been told yet (notices are held); "
             "confirm the initial notice first, editing its text if needed"
         )
-    return _send_update(incident, now, policy, Record("update", event.actor, message), message)
-
-
-def _send_update(
-    incident: Incident, now: datetime, policy: Policy, record: Record, message: str | None
-) -> Decision:
     updated = replace(
         incident,
         last_notice_at=now,
         next_update_at=next_update_after(now, policy),
         updates_sent=incident.updates_sent + 1,
     )
+    record = Record("update", event.actor, message)
     return Decision(updated, (record, Notify(NoticeKind.UPDATE, message)))
 
 
-def _tick(incident: Incident, event: Tick, now: datetime, policy: Policy) -> Decision:
-    if not update_due(incident, now):
-        return Decision(incident)
-    record = Record("update", event.actor, "scheduled update: no news")
-    return _send_update(incident, now, policy, record, None)
+def _signal_outage(incident: Incident, event: SignalOutage) -> Decision:
+    summary = clean_text("summary", event.summary, required=True, single_line=True)
+    severity = _severity(event.severity)
+    if incident.all_clear_at is not None:
+        down_again = replace(incident, all_clear_at=None, fmk_up_since=None, severity=severity)
+        record = Record("flapping", event.actor, f"FMK down again before the all-clear: {summary}")
+        return Decision(down_again, (record,))
+    return Decision(replace(incident, severity=severity), (Record("signal", event.actor, summary),))
 
 
-def _resolve(incident: Incident, event: Resolve, now: datetime) -> Decision:
-    up_since = event.fmk_up_since or now
-    if up_since > now or up_since < incident.down_since:
-        raise Rejected(
-            f"FMK up since {up_since.isoformat()} must lie between the outage start "
-            f"({incident.down_since.isoformat()}) and now"
+def _signal_resolved(
+    incident: Incident, event: SignalResolved, now: datetime, policy: Policy
+) -> Decision:
+    up_since = min(event.up_since or now, now)
+    if not policy.auto_resolve:
+        ask = Notify(
+            NoticeKind.ONCALL_INFO,
+            audience=incident.paged or Audience.ONCALL,
+            info=Info.SDS_RESOLVED_CONFIRM,
         )
-    message = clean_text("message", event.message or "") or None
-    resolved = replace(incident, status=Status.RESOLVED, closed_at=up_since, next_update_at=None)
-    effects: list[Effect] = [Record("resolved", event.actor, message or "FMK runs again")]
-    if incident.municipalities_informed:
-        effects.append(Notify(NoticeKind.ALL_CLEAR, message))
-    return Decision(resolved, tuple(effects))
-
-
-def _cancel(incident: Incident, event: Cancel, now: datetime) -> Decision:
-    reason = clean_text("reason", event.reason, required=True)
-    cancelled = replace(incident, status=Status.CANCELLED, closed_at=now, next_update_at=None)
-    effects: list[Effect] = [Record("cancelled", event.actor, reason)]
-    if incident.municipalities_informed:
-        effects.append(Notify(NoticeKind.CORRECTION, reason))
-    return Decision(cancelled, tuple(effects))
+        return Decision(incident, (Record("sds_resolved", event.actor, "awaiting the owner"), ask))
+    if not policy.recovery_window:
+        return resolve(incident, event.actor, None, up_since, now)
+    recovering = replace(incident, fmk_up_since=up_since, all_clear_at=now + policy.recovery_window)
+    text = f"FMK up; all-clear at {recovering.all_clear_at:%H:%M} UTC unless it goes down again"
+    return Decision(recovering, (Record("sds_resolved", event.actor, text),))

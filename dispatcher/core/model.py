@@ -9,6 +9,7 @@ from enum import StrEnum
 from dispatcher.notices.context import NoticeKind
 
 SYSTEM_ACTOR = "dispatcher"
+SDS_ACTOR = "sds"
 
 
 class Status(StrEnum):
@@ -22,9 +23,43 @@ class Status(StrEnum):
         return self in (Status.TRIGGERED, Status.ACKNOWLEDGED)
 
 
+class Release(StrEnum):
+    """When the municipalities get the initial notice of an incident."""
+
+    IMMEDIATE = "immediate"
+    AFTER_ACK = "after_ack"
+    AFTER_CONFIRM = "after_confirm"
+
+
+class Source(StrEnum):
+    CLI = "cli"
+    SDS = "sds"
+
+
+class Audience(StrEnum):
+    MUNICIPALITIES = "municipalities"  # each its own message, vendors in Cc, one vendor copy
+    VENDORS = "vendors"
+    ONCALL = "oncall"  # MedCom's on-call pair
+    ESCALATION = "escalation"  # the on-call pair and the KL fallback
+
+
+class Info(StrEnum):
+    """What an ONCALL_INFO notice is about; the wording lives with the templates."""
+
+    RESOLVED_UNACKNOWLEDGED = "resolved_unacknowledged"
+    CANCELLED_UNACKNOWLEDGED = "cancelled_unacknowledged"
+    SDS_RESOLVED_CONFIRM = "sds_resolved_confirm"
+    HEARTBEAT_LOST = "heartbeat_lost"
+    HEARTBEAT_BACK = "heartbeat_back"
+
+
 @dataclass(frozen=True)
 class Policy:
     update_interval: timedelta = timedelta(hours=2)
+    page_interval: timedelta = timedelta(minutes=15)
+    failsafe_after: timedelta = timedelta(minutes=30)
+    recovery_window: timedelta = timedelta(minutes=15)
+    auto_resolve: bool = True
 
 
 @dataclass(frozen=True)
@@ -38,18 +73,35 @@ class Incident:
     guidance: str
     down_since: datetime
     opened_at: datetime
-    hold: bool
+    release: Release = Release.IMMEDIATE
+    source: Source = Source.CLI
+    severity: str = "down"
     owner: str | None = None
     acknowledged_at: datetime | None = None
     informed_at: datetime | None = None
     last_notice_at: datetime | None = None
     next_update_at: datetime | None = None
     updates_sent: int = 0
+    page_round: int = 0
+    next_page_at: datetime | None = None
+    failsafe_at: datetime | None = None
+    sent_without_ack: bool = False
+    vendors_alerted: bool = False
+    sds_note: str | None = None
+    fmk_up_since: datetime | None = None
+    all_clear_at: datetime | None = None
     closed_at: datetime | None = None
 
     @property
     def municipalities_informed(self) -> bool:
         return self.informed_at is not None
+
+    @property
+    def paged(self) -> Audience | None:
+        """Who has been paged about this incident so far."""
+        if self.page_round == 0:
+            return None
+        return Audience.ONCALL if self.page_round == 1 else Audience.ESCALATION
 
 
 @dataclass(frozen=True)
@@ -60,7 +112,9 @@ class Trigger:
     guidance: str
     down_since: datetime | None = None
     impact: str = ""
-    hold: bool = False
+    release: Release = Release.IMMEDIATE
+    source: Source = Source.CLI
+    severity: str = "down"
 
 
 @dataclass(frozen=True)
@@ -105,15 +159,54 @@ class Tick:
     actor: str = SYSTEM_ACTOR
 
 
-Event = Acknowledge | Confirm | PostUpdate | Resolve | Cancel | Tick
+@dataclass(frozen=True)
+class SignalOutage:
+    """SDS reports FMK down (again) while this incident is open."""
+
+    summary: str
+    details: str = ""
+    severity: str = "down"
+    actor: str = SDS_ACTOR
+
+
+@dataclass(frozen=True)
+class SignalUpdate:
+    """SDS has news; it goes into the next scheduled update."""
+
+    text: str
+    actor: str = SDS_ACTOR
+
+
+@dataclass(frozen=True)
+class SignalResolved:
+    """SDS reports FMK running again since `up_since`."""
+
+    up_since: datetime | None = None
+    actor: str = SDS_ACTOR
+
+
+Event = (
+    Acknowledge
+    | Confirm
+    | PostUpdate
+    | Resolve
+    | Cancel
+    | Tick
+    | SignalOutage
+    | SignalUpdate
+    | SignalResolved
+)
 
 
 @dataclass(frozen=True)
 class Notify:
-    """Send a notice to the municipalities (each its own message) with the vendors in Cc."""
+    """Send a notice of `kind` to `audience`; `exclude` leaves one person out."""
 
     kind: NoticeKind
     message: str | None = None
+    audience: Audience = Audience.MUNICIPALITIES
+    exclude: str | None = None
+    info: Info | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +229,10 @@ class Decision:
     @property
     def notices(self) -> tuple[Notify, ...]:
         return tuple(e for e in self.effects if isinstance(e, Notify))
+
+    def __add__(self, later: Decision) -> Decision:
+        """This decision followed by `later`, which was taken on this one's incident."""
+        return Decision(later.incident, self.effects + later.effects)
 
 
 class Rejected(Exception):

@@ -19,11 +19,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.clock import Clock
-from dispatcher.daemon import heartbeat
+from dispatcher.daemon import replicas
 from dispatcher.http.app import create_app
 from dispatcher.incidents import service
 from dispatcher.outbox.sender import Sender
 from dispatcher.runtime import Runtime
+from dispatcher.signals import heartbeat
 from dispatcher.store import migrate
 from dispatcher.waiting import first_of
 
@@ -52,10 +53,11 @@ class Daemon:
         self.sender = Sender(runtime.engine, runtime.settings, clock)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._tick_wanted = asyncio.Event()
+        self._sender_task: asyncio.Task[None] | None = None
         settings = runtime.settings
         self.http = _Server(
             uvicorn.Config(
-                create_app(),
+                create_app(runtime, clock, sender_alive=self._sender_alive),
                 host=settings.http_host,
                 port=settings.http_port,
                 log_config=None,
@@ -64,13 +66,22 @@ class Daemon:
             )
         )
 
+    def _sender_alive(self) -> bool:
+        return self._sender_task is not None and not self._sender_task.done()
+
     async def tick(self) -> None:
-        """Send due updates, then have the scheduler wake us when the next one falls due."""
-        sent = await asyncio.to_thread(service.tick_due, self.runtime.dispatch, self.clock.now())
+        """Carry out what has fallen due (pages, fail-safe, all-clear, updates, the heartbeat
+        watch), then have the scheduler wake us when the next step falls due."""
+        now = self.clock.now()
+        dispatch = self.runtime.dispatch
+        sent = await asyncio.to_thread(service.tick_due, dispatch, now)
+        window = self.runtime.settings.heartbeat_window
+        if await asyncio.to_thread(heartbeat.check, dispatch, now, window):
+            sent.append(0)
         if sent:
-            log.info("cadence.updates_enqueued", incidents=sent)
+            log.info("tick.notices_enqueued", incidents=[i for i in sent if i])
             self.sender.wake.set()
-        due = await asyncio.to_thread(service.next_update_due, self.runtime.engine)
+        due = await asyncio.to_thread(service.next_due, self.runtime.engine)
         if due is not None:
             self.scheduler.add_job(
                 self._tick_wanted.set, "date", run_date=due, id="cadence", replace_existing=True
@@ -99,7 +110,7 @@ class Daemon:
         engine = self.runtime.engine
         listener = self._listen()
         await asyncio.to_thread(migrate.upgrade, engine)
-        replica = await asyncio.to_thread(heartbeat.register, engine, self.clock.now())
+        replica = await asyncio.to_thread(replicas.register, engine, self.clock.now())
         log.info("daemon.started", replica=replica, http_port=self.runtime.settings.http_port)
         self.scheduler.add_job(
             self._tick_wanted.set,
@@ -113,15 +124,16 @@ class Daemon:
         self.scheduler.add_job(
             self._beat,
             "interval",
-            seconds=heartbeat.INTERVAL.total_seconds(),
-            id="heartbeat",
+            seconds=replicas.INTERVAL.total_seconds(),
+            id="replica",
             args=[replica],
             max_instances=1,
             coalesce=True,
         )
         self.scheduler.start()
+        self._sender_task = asyncio.create_task(self.sender.run(self.stop), name="sender")
         tasks: set[asyncio.Task[object]] = {
-            asyncio.create_task(self.sender.run(self.stop), name="sender"),
+            self._sender_task,
             asyncio.create_task(self._cadence(), name="cadence"),
             asyncio.create_task(self._serve_http(listener), name="http"),
             asyncio.create_task(self.stop.wait(), name="stop"),
@@ -130,7 +142,7 @@ class Daemon:
             await self._watch(tasks)
         finally:
             self.scheduler.shutdown(wait=False)
-            await asyncio.to_thread(heartbeat.unregister, engine, replica)
+            await asyncio.to_thread(replicas.unregister, engine, replica)
             log.info("daemon.stopped", replica=replica)
 
     async def _watch(self, tasks: set[asyncio.Task[object]]) -> None:
@@ -161,9 +173,9 @@ class Daemon:
 
     async def _beat(self, replica: str) -> None:
         try:
-            await asyncio.to_thread(heartbeat.beat, self.runtime.engine, replica, self.clock.now())
+            await asyncio.to_thread(replicas.beat, self.runtime.engine, replica, self.clock.now())
         except SQLAlchemyError as exc:
-            log.error("heartbeat.failed", error=str(exc))
+            log.error("replica.beat_failed", error=str(exc))
 
     def _listen(self) -> socket.socket:
         """Bind the HTTP port before anything starts, so a taken port fails at once and plainly."""

@@ -1,18 +1,24 @@
-"""The HTTP app served by `dispatcher serve`."""
+"""The HTTP app served by `dispatcher serve`: SDS's webhook, acknowledgement links, health."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from fastapi import FastAPI
 
 from dispatcher import __version__
+from dispatcher.clock import Clock
+from dispatcher.http import ack, health, webhook
+from dispatcher.http.deps import HttpServices
+from dispatcher.runtime import Runtime
 
 
-def create_app() -> FastAPI:
+def create_app(
+    runtime: Runtime, clock: Clock, *, sender_alive: Callable[[], bool] = lambda: True
+) -> FastAPI:
     app = FastAPI(title="FMK outage dispatcher", version=__version__)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
-
+    app.state.services = HttpServices(runtime, clock, sender_alive)
+    app.include_router(health.router)
+    app.include_router(ack.router)
+    app.include_router(webhook.router)
     return app

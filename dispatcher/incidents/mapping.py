@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
-from dispatcher.core.model import Incident, Status
+from dispatcher.core.model import Incident, Release, Source, Status
 from dispatcher.store.tables import IncidentRow
 
 _STATE_FIELDS = tuple(f.name for f in fields(Incident))
+OPEN_KEY = "FMK"
 
 
 def to_core(row: IncidentRow) -> Incident:
     values = {name: getattr(row, name) for name in _STATE_FIELDS}
     values["status"] = Status(row.status)
+    values["release"] = Release(row.release)
+    values["source"] = Source(row.source)
     return Incident(**values)
 
 
-def new_row(incident: Incident, *, uid: str, opened_by: str) -> IncidentRow:
+def _columns(incident: Incident) -> dict[str, Any]:
     values = {name: getattr(incident, name) for name in _STATE_FIELDS}
-    values["status"] = incident.status.value
-    return IncidentRow(uid=uid, opened_by=opened_by, **values)
+    for name in ("status", "release", "source"):
+        values[name] = str(values[name])
+    values["open_key"] = OPEN_KEY if incident.status.is_open else None
+    return values
+
+
+def new_row(incident: Incident, *, uid: str, opened_by: str) -> IncidentRow:
+    return IncidentRow(uid=uid, opened_by=opened_by, **_columns(incident))
 
 
 def write_state(row: IncidentRow, incident: Incident) -> None:
-    for name in _STATE_FIELDS:
-        setattr(row, name, getattr(incident, name))
-    row.status = incident.status.value
+    for name, value in _columns(incident).items():
+        setattr(row, name, value)

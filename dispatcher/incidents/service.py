@@ -5,16 +5,21 @@ one transaction. A rejected command or a template error changes nothing."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from dispatcher.config import DEVELOPMENT_LINK_SECRET
 from dispatcher.contacts.model import Registry
 from dispatcher.core.lifecycle import decide, open_incident
 from dispatcher.core.model import Decision, Event, Notify, Policy, Record, Rejected, Tick, Trigger
 from dispatcher.incidents.mapping import new_row, to_core, write_state
+from dispatcher.links import ack_url, make_ack_token
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.outbox.enqueue import enqueue_notice
 from dispatcher.store.db import transaction
@@ -25,6 +30,17 @@ class UnknownIncident(Rejected):
     """No incident has that number."""
 
 
+class AlreadyOpen(Rejected):
+    """An FMK incident is open already; there is never a second one."""
+
+    def __init__(self, incident_id: int | None) -> None:
+        which = f"#{incident_id}" if incident_id is not None else "another"
+        super().__init__(
+            f"FMK incident {which} is already open: update it instead of opening a second"
+        )
+        self.incident_id = incident_id
+
+
 @dataclass(frozen=True)
 class Dispatch:
     """What applying an event needs besides the event."""
@@ -33,39 +49,82 @@ class Dispatch:
     registry: Registry
     renderer: NoticeRenderer
     policy: Policy
+    public_url: str = "http://127.0.0.1:8080"
+    link_secret: str = DEVELOPMENT_LINK_SECRET
+    standard_guidance: str = ""
 
 
 def trigger(d: Dispatch, event: Trigger, now: datetime) -> tuple[int, Decision]:
     """Open an incident; return its number and the decision taken."""
+    with transaction(d.engine) as session:
+        return open_in(session, d, event, now)
+
+
+def open_in(session: Session, d: Dispatch, event: Trigger, now: datetime) -> tuple[int, Decision]:
+    """`trigger` inside the caller's transaction. Refused while an FMK incident is open."""
     decision = open_incident(event, now, d.policy)
-    with transaction(d.engine) as session:
-        row = new_row(decision.incident, uid=str(uuid.uuid4()), opened_by=event.actor)
-        session.add(row)
+    current = open_incident_id(session)
+    if current is not None:
+        raise AlreadyOpen(current)
+    row = new_row(decision.incident, uid=str(uuid.uuid4()), opened_by=event.actor)
+    session.add(row)
+    try:
         session.flush()
-        _carry_out(session, d, row, decision, now)
-        assert row.id is not None
-        return row.id, decision
+    except IntegrityError as exc:  # another replica or command opened one just now
+        raise AlreadyOpen(None) from exc
+    _carry_out(session, d, row, decision, now)
+    assert row.id is not None
+    return row.id, decision
 
 
-def apply(d: Dispatch, incident_id: int, event: Event, now: datetime) -> Decision:
+def apply(
+    d: Dispatch,
+    incident_id: int,
+    event: Event,
+    now: datetime,
+    *,
+    also: Callable[[Session], None] | None = None,
+) -> Decision:
+    """Apply `event`; `also` runs in the same transaction (e.g. to mark a link as used)."""
     with transaction(d.engine) as session:
-        row = session.scalar(
-            select(IncidentRow).where(col(IncidentRow.id) == incident_id).with_for_update()
-        )
-        if row is None:
-            raise UnknownIncident(f"there is no incident #{incident_id}")
-        decision = decide(to_core(row), event, now, d.policy)
-        write_state(row, decision.incident)
-        _carry_out(session, d, row, decision, now)
+        decision = apply_in(session, d, incident_id, event, now)
+        if also is not None:
+            also(session)
         return decision
 
 
+def apply_in(
+    session: Session, d: Dispatch, incident_id: int, event: Event, now: datetime
+) -> Decision:
+    row = session.scalar(
+        select(IncidentRow).where(col(IncidentRow.id) == incident_id).with_for_update()
+    )
+    if row is None:
+        raise UnknownIncident(f"there is no incident #{incident_id}")
+    decision = decide(to_core(row), event, now, d.policy)
+    write_state(row, decision.incident)
+    _carry_out(session, d, row, decision, now)
+    return decision
+
+
+def open_incident_id(session: Session) -> int | None:
+    return session.scalar(select(col(IncidentRow.id)).where(col(IncidentRow.open_key).is_not(None)))
+
+
+_DUE_COLUMNS = ("next_update_at", "next_page_at", "failsafe_at", "all_clear_at")
+
+
+def _due_times() -> list[Any]:
+    return [col(getattr(IncidentRow, name)) for name in _DUE_COLUMNS]
+
+
 def tick_due(d: Dispatch, now: datetime) -> list[int]:
-    """Send the updates that have fallen due; return the incidents that got one."""
+    """Carry out what has fallen due (pages, fail-safe, all-clear, updates); return the
+    incidents that sent anything."""
     with transaction(d.engine) as session:
         due = list(
             session.scalars(
-                select(col(IncidentRow.id)).where(col(IncidentRow.next_update_at) <= now)
+                select(col(IncidentRow.id)).where(or_(*(c <= now for c in _due_times())))
             )
         )
     sent = []
@@ -76,10 +135,12 @@ def tick_due(d: Dispatch, now: datetime) -> list[int]:
     return sent
 
 
-def next_update_due(engine: Engine) -> datetime | None:
-    """When the earliest scheduled municipal update falls due, if any incident has one."""
+def next_due(engine: Engine) -> datetime | None:
+    """When the next page, fail-safe, all-clear or update falls due, if any."""
     with transaction(engine) as session:
-        return session.scalar(select(func.min(col(IncidentRow.next_update_at))))
+        times = [session.scalar(select(func.min(c))) for c in _due_times()]
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
 
 
 def _carry_out(
@@ -99,7 +160,7 @@ def _carry_out(
             )
         elif isinstance(effect, Notify):
             actor = next((e.actor for e in decision.effects if isinstance(e, Record)), "dispatcher")
-            notice = enqueue_notice(
+            queued = enqueue_notice(
                 session,
                 row=row,
                 incident=decision.incident,
@@ -108,12 +169,17 @@ def _carry_out(
                 now=now,
                 registry=d.registry,
                 renderer=d.renderer,
+                ack_url=_ack_links(d, row.id, now),
             )
-            text = (
-                f"{effect.kind} notice #{notice.sequence} queued for "
-                f"{len(d.registry.municipalities)} municipalities, "
-                f"{len(d.registry.vendors)} vendor copies"
-            )
+            text = queued.describe(d.registry)
             session.add(
                 TimelineRow(incident_id=row.id, at=now, actor=actor, kind="notice", text=text)
             )
+
+
+def _ack_links(d: Dispatch, incident_id: int, now: datetime) -> Callable[[str], str]:
+    def link(person: str) -> str:
+        token = make_ack_token(d.link_secret, incident_id=incident_id, person=person, issued_at=now)
+        return ack_url(d.public_url, token)
+
+    return link

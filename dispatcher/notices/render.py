@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import traceback
 import unicodedata
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
+import structlog
 from jinja2 import meta
 from markupsafe import Markup, escape
 
-from dispatcher.contacts.model import Municipality, Vendor
+from dispatcher.contacts.model import Escalation, Municipality, Person, Vendor
 from dispatcher.notices.context import NoticeContext, NoticeKind
 from dispatcher.notices.timefmt import format_clock, format_duration, format_local
 
@@ -21,6 +23,7 @@ GUIDANCE_FILE = "guidance/standard.txt"
 SUBJECT_LIMIT = 150
 PARTS = ("subject.txt.j2", "body.txt.j2", "body.html.j2")
 HTML_SUFFIX = ".html.j2"
+log = structlog.get_logger(__name__)
 # Official names that are not simply "<name> Kommune", by municipality code.
 OFFICIAL_NAMES = {101: "Københavns Kommune", 400: "Bornholms Regionskommune"}
 
@@ -53,11 +56,21 @@ def single_line(text: str, limit: int | None = None) -> str:
     return line
 
 
-def addressee(recipient: Municipality | Vendor) -> str:
-    """The official name of a municipality ("Aarhus Kommune"), or a vendor's name."""
-    if isinstance(recipient, Vendor):
+def addressee(recipient: Municipality | Vendor | Person) -> str:
+    """The official name of a municipality ("Aarhus Kommune"), or a vendor's or person's name."""
+    if isinstance(recipient, Vendor | Person):
         return recipient.name
     return OFFICIAL_NAMES.get(recipient.code, f"{recipient.name} Kommune")
+
+
+def one_line(text: str) -> str:
+    """The `en_linje` filter: `single_line` that keeps HTML markup marked safe."""
+    line = single_line(text)
+    if isinstance(text, Markup):
+        # Safe: markup in, the same markup out, with only whitespace and control characters
+        # (which no escaping produces) replaced by spaces.
+        return Markup(line)  # noqa: S704
+    return line
 
 
 def paragraphs(text: str) -> Markup:
@@ -102,10 +115,24 @@ class NoticeRenderer:
             lstrip_blocks=True,
         )
         self.env.filters.update(
-            lokal=format_local, klokken=_clock, varighed=format_duration, afsnit=paragraphs
+            lokal=format_local,
+            klokken=_clock,
+            varighed=format_duration,
+            afsnit=paragraphs,
+            en_linje=one_line,
         )
 
     def render(self, ctx: NoticeContext) -> RenderedNotice:
+        if ctx.ack_url is not None and not is_web_url(ctx.ack_url):
+            # Autoescaping keeps a URL inside its href, but does not keep a javascript: link
+            # out. A bad link must not stop a page, though: it goes out with the command only.
+            # (The URL is not logged: it carries the acknowledgement token.)
+            log.error(
+                "notice.ack_url_dropped",
+                kind=str(ctx.kind),
+                problem="not an absolute http(s) URL; check DISPATCHER_PUBLIC_URL",
+            )
+            ctx = replace(ctx, ack_url=None)
         subject, text, html = template_names(ctx.kind)
         variables = variables_for(ctx)
         return RenderedNotice(
@@ -173,13 +200,55 @@ class NoticeRenderer:
         return None
 
 
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) URL without spaces or control characters: safe in an href."""
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def variables_for(ctx: NoticeContext) -> dict[str, Any]:
     """The template variables: the fields of `ctx` plus a few derived from them."""
     variables = {field.name: getattr(ctx, field.name) for field in fields(ctx)}
-    ended = ctx.incident.resolved_at or ctx.issued_at
+    incident = ctx.incident
+    elapsed = None
+    if incident is not None:
+        elapsed = (incident.resolved_at or ctx.issued_at) - incident.down_since
     variables.update(
         addressee=addressee(ctx.recipient),
         is_vendor=isinstance(ctx.recipient, Vendor),
-        elapsed=ended - ctx.incident.down_since,
+        elapsed=elapsed,
+        also_paged=also_paged(ctx.contacts, ctx.page_round, ctx.recipient),
+        owner_person=owner_person(ctx.contacts, incident.owner if incident else None),
     )
     return variables
+
+
+def _same_address(one: str, other: str) -> bool:
+    return one.strip().casefold() == other.strip().casefold()
+
+
+def also_paged(
+    contacts: Escalation, page_round: int, recipient: Municipality | Vendor | Person
+) -> tuple[Person, ...]:
+    """Who else is paged in round `page_round`: the on-call staff, from round 2 also the
+    fallback; each once, the recipient left out."""
+    paged = contacts.oncall + (contacts.fallback if page_round >= 2 else ())
+    others: list[Person] = []
+    for person in paged:
+        if isinstance(recipient, Person) and _same_address(person.email, recipient.email):
+            continue
+        if not any(_same_address(person.email, seen.email) for seen in others):
+            others.append(person)
+    return tuple(others)
+
+
+def owner_person(contacts: Escalation, owner: str | None) -> Person | None:
+    """The escalation contact whose address is `owner` (the address the owner acknowledged
+    with); someone not in the registry is shown by the address alone."""
+    if owner is None or not owner.strip():
+        return None
+    known = contacts.oncall + contacts.fallback + (contacts.reply_to,)
+    found = next((p for p in known if _same_address(p.email, owner)), None)
+    return found or Person(owner.strip(), owner.strip())

@@ -1,10 +1,12 @@
-"""Turn a `Notify` effect into outbox rows: one rendered message per municipality, one copy per
-EOJ vendor, one delivery row per envelope recipient. Runs inside the caller's transaction, so a
-notice is enqueued exactly when the state change that caused it is committed."""
+"""Turn a `Notify` effect into outbox rows: one rendered message per addressee (a municipality,
+a vendor, a person), one delivery row per envelope recipient. Runs inside the caller's
+transaction, so a notice is enqueued exactly when the state change that caused it commits."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,39 +14,71 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
-from dispatcher.core.model import Incident, Notify
-from dispatcher.notices.context import IncidentFacts, NoticeContext
+from dispatcher.core.model import Audience, Incident, Notify
+from dispatcher.notices.context import IncidentFacts, NoticeContext, NoticeKind
+from dispatcher.notices.info import describe
 from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
 from dispatcher.notices.timefmt import COPENHAGEN
 from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow
 
+HEARTBEAT_THREAD = "sds-heartbeat"
+
 
 @dataclass(frozen=True)
-class Audiences:
-    """Who a notice goes to: each municipality its own message, each vendor one copy."""
+class Addressee:
+    """One message: who it is for, who is in To and Cc, and its thread key."""
 
-    municipalities: tuple[Municipality, ...]
-    vendors: tuple[Vendor, ...]
+    recipient: Municipality | Vendor | Person
+    to: tuple[Person, ...]
+    cc: tuple[Person, ...] = ()
+
+    @property
+    def audience(self) -> str:
+        if isinstance(self.recipient, Person):
+            return "person-" + re.sub(r"[^a-z0-9.-]", "-", self.recipient.email.lower())[:50]
+        return self.recipient.audience
 
 
-def all_of(registry: Registry) -> Audiences:
-    return Audiences(registry.municipalities, registry.vendors)
+@dataclass(frozen=True)
+class Enqueued:
+    notice: NoticeRow
+    to: tuple[Addressee, ...]
+
+    def describe(self, registry: Registry) -> str:
+        """For the timeline: what was queued for whom."""
+        head = f"{self.notice.kind} notice #{self.notice.sequence} queued for "
+        groups = [a.recipient for a in self.to]
+        if any(isinstance(g, Municipality) for g in groups):
+            municipalities = sum(isinstance(g, Municipality) for g in groups)
+            vendors = sum(isinstance(g, Vendor) for g in groups)
+            return f"{head}{municipalities} municipalities, {vendors} vendor copies"
+        return head + ", ".join(addressee(g) for g in groups)
 
 
-def notice_context(
-    *,
-    number: int,
-    incident: Incident,
-    notify: Notify,
-    sequence: int,
-    now: datetime,
-    recipient: Municipality | Vendor,
-    registry: Registry,
-) -> NoticeContext:
-    """What notice number `sequence` of incident `number` tells `recipient`, issued `now`;
-    the next update is announced for `incident.next_update_at`."""
-    facts = IncidentFacts(
+def addressees(notify: Notify, registry: Registry) -> list[Addressee]:
+    vendors = [Addressee(v, _people(v)) for v in registry.vendors]
+    match notify.audience:
+        case Audience.MUNICIPALITIES:
+            cc = tuple(p for v in registry.vendors for p in _people(v))
+            return [Addressee(m, _people(m), cc) for m in registry.municipalities] + vendors
+        case Audience.VENDORS:
+            return vendors
+        case Audience.ONCALL:
+            people = registry.escalation.oncall
+        case Audience.ESCALATION:
+            people = (*registry.escalation.oncall, *registry.escalation.fallback)
+    excluded = (notify.exclude or "").lower()
+    unique = {p.email.lower(): p for p in people if p.email.lower() != excluded}
+    return [Addressee(p, (p,)) for p in unique.values()]
+
+
+def _people(group: Municipality | Vendor) -> tuple[Person, ...]:
+    return tuple(Person(addressee(group), e) for e in group.emails)
+
+
+def facts(number: int, incident: Incident) -> IncidentFacts:
+    return IncidentFacts(
         number=number,
         summary=incident.summary,
         details=incident.details,
@@ -52,43 +86,63 @@ def notice_context(
         guidance=incident.guidance,
         down_since=incident.down_since,
         resolved_at=incident.closed_at,
+        severity=incident.severity,
+        source=str(incident.source),
+        status=str(incident.status),
+        owner=incident.owner,
+        municipalities_informed=incident.municipalities_informed,
+        sent_without_ack=incident.sent_without_ack,
+        failsafe_at=incident.failsafe_at,
     )
+
+
+def notice_context(
+    *,
+    number: int | None,
+    incident: Incident | None,
+    notify: Notify,
+    sequence: int,
+    now: datetime,
+    recipient: Municipality | Vendor | Person,
+    registry: Registry,
+    ack_url: str | None = None,
+) -> NoticeContext:
+    """What notice number `sequence` of incident `number` tells `recipient`, issued `now`."""
+    title, message = describe(notify.info, number, notify.message)
     return NoticeContext(
         kind=notify.kind,
-        incident=facts,
+        incident=facts(number, incident) if incident is not None and number is not None else None,
         sequence=sequence,
         issued_at=now,
-        next_update_at=incident.next_update_at,
-        message=notify.message,
+        next_update_at=incident.next_update_at if incident else None,
+        message=message,
         recipient=recipient,
         municipality_count=len(registry.municipalities),
         contacts=registry.escalation,
+        title=title,
+        ack_url=ack_url,
+        page_round=incident.page_round if incident else 0,
     )
 
 
 def enqueue_notice(
     session: Session,
     *,
-    row: IncidentRow,
-    incident: Incident,
+    row: IncidentRow | None,
+    incident: Incident | None,
     notify: Notify,
     actor: str,
     now: datetime,
     registry: Registry,
     renderer: NoticeRenderer,
-) -> NoticeRow:
-    incident_id = _id(row.id)
-    sequence = (
-        session.scalar(
-            select(func.max(col(NoticeRow.sequence))).where(
-                col(NoticeRow.incident_id) == incident_id
-            )
-        )
-        or 0
-    ) + 1
+    ack_url: Callable[[str], str] | None = None,
+) -> Enqueued:
+    """Queue the notice; `row`/`incident` are None for notices about no incident (heartbeat).
+    `ack_url(person_email)` gives the acknowledgement link that goes into each page."""
+    incident_id = row.id if row is not None else None
     notice = NoticeRow(
         incident_id=incident_id,
-        sequence=sequence,
+        sequence=_next_sequence(session, incident_id),
         kind=notify.kind,
         created_at=now,
         created_by=actor,
@@ -97,44 +151,46 @@ def enqueue_notice(
     session.add(notice)
     session.flush()
     earlier = _thread_ids(session, incident_id)
-    audiences = all_of(registry)
-    vendor_cc = [Person(v.name, e) for v in audiences.vendors for e in v.emails]
     esc = registry.escalation
     domain = esc.sender.email.rpartition("@")[2]
     # Short enough that the Message-ID header is never folded; the uid part keeps it unique
     # when incident numbers start again in a new database.
-    thread_token = f"{incident_id}-{row.uid[:8]}"
-    recipients: list[tuple[Municipality | Vendor, list[Person]]] = [
-        (m, vendor_cc) for m in audiences.municipalities
-    ]
-    recipients += [(v, []) for v in audiences.vendors]
-    for recipient, cc in recipients:
+    thread = f"{incident_id}-{row.uid[:8]}" if row is not None else HEARTBEAT_THREAD
+    headers = {"X-FMK-Notice": str(notify.kind)}
+    if incident_id is not None:
+        headers["X-FMK-Incident"] = str(incident_id)
+    queued = addressees(notify, registry)
+    for to in queued:
+        link = None
+        if notify.kind is NoticeKind.PAGE and ack_url is not None:
+            assert isinstance(to.recipient, Person)
+            link = ack_url(to.recipient.email)
         context = notice_context(
             number=incident_id,
             incident=incident,
             notify=notify,
-            sequence=sequence,
+            sequence=notice.sequence,
             now=now,
-            recipient=recipient,
+            recipient=to.recipient,
             registry=registry,
+            ack_url=link,
         )
         rendered = renderer.render(context)
-        references = earlier[recipient.audience]
-        rfc_id = make_message_id(thread_token, sequence, recipient.audience, domain)
+        rfc_id = make_message_id(thread, notice.sequence, to.audience, domain)
         mail = build_message(
             rendered,
             sender=esc.sender,
             reply_to=esc.reply_to,
-            to=[Person(addressee(recipient), e) for e in recipient.emails],
-            cc=cc,
+            to=to.to,
+            cc=to.cc,
             message_id=rfc_id,
-            references=references,
+            references=earlier[to.audience],
             date=now.astimezone(COPENHAGEN),
-            headers={"X-FMK-Incident": str(incident_id), "X-FMK-Notice": str(notify.kind)},
+            headers=headers,
         )
         message = MessageRow(
             notice_id=_id(notice.id),
-            audience=recipient.audience,
+            audience=to.audience,
             rfc_message_id=rfc_id,
             envelope_from=esc.sender.email,
             subject=rendered.subject,
@@ -142,24 +198,32 @@ def enqueue_notice(
         )
         session.add(message)
         session.flush()
-        for email in recipient.emails:
+        for person in to.to:
             session.add(
                 DeliveryRow(
                     message_id=_id(message.id),
-                    recipient=email,
+                    recipient=person.email,
                     enqueued_at=now,
                     next_attempt_at=now,
                 )
             )
-    return notice
+    return Enqueued(notice, tuple(queued))
 
 
-def _thread_ids(session: Session, incident_id: int) -> dict[str, list[str]]:
-    """Message-IDs already sent to each audience of this incident, oldest first."""
+def _next_sequence(session: Session, incident_id: int | None) -> int:
+    column = col(NoticeRow.incident_id)
+    same = column.is_(None) if incident_id is None else column == incident_id
+    return (session.scalar(select(func.max(col(NoticeRow.sequence))).where(same)) or 0) + 1
+
+
+def _thread_ids(session: Session, incident_id: int | None) -> dict[str, list[str]]:
+    """Message-IDs already sent to each audience in this thread, oldest first."""
+    column = col(NoticeRow.incident_id)
+    same = column.is_(None) if incident_id is None else column == incident_id
     rows = session.execute(
         select(col(MessageRow.audience), col(MessageRow.rfc_message_id))
         .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
-        .where(col(NoticeRow.incident_id) == incident_id)
+        .where(same)
         .order_by(col(NoticeRow.sequence))
     ).all()
     threads: dict[str, list[str]] = defaultdict(list)

@@ -128,6 +128,16 @@ def mark_retry(engine: Engine, claim: Claim, *, reply: str, at: datetime) -> boo
     )
 
 
+def release(engine: Engine, claims: list[Claim]) -> int:
+    """Hand back claims that were never sent (the daemon is stopping): due again at once."""
+    released = 0
+    for claim in claims:
+        released += _finish(
+            engine, claim, status=DeliveryStatus.PENDING, attempts=claim.attempts - 1
+        )
+    return released
+
+
 def next_due_at(engine: Engine) -> datetime | None:
     """When the earliest waiting delivery falls due (a claim's expiry included)."""
     with transaction(engine) as session:

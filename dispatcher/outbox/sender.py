@@ -46,9 +46,13 @@ class Sender:
         )
         self._connections = [SmtpConnection(settings) for _ in range(self._concurrency)]
         self.wake = asyncio.Event()
+        self._stop = asyncio.Event()
 
-    async def run_once(self) -> int:
-        """Claim one batch of due deliveries and send it; return how many were claimed."""
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """Claim one batch of due deliveries and send it; return how many were claimed.
+
+        Once `stop` is set, deliveries not yet started are handed back instead of sent."""
+        self._stop = stop or asyncio.Event()
         claims = await asyncio.to_thread(
             queue.claim_due,
             self._engine,
@@ -67,7 +71,7 @@ class Sender:
     async def run(self, stop: asyncio.Event) -> None:
         try:
             while not stop.is_set():
-                if await self.run_once():
+                if await self.run_once(stop):
                     continue
                 self.wake.clear()
                 with suppress(TimeoutError):
@@ -88,7 +92,12 @@ class Sender:
         return idle
 
     async def _send_lane(self, connection: SmtpConnection, claims: list[queue.Claim]) -> None:
-        for claim in claims:
+        for index, claim in enumerate(claims):
+            if self._stop.is_set():
+                left = claims[index:]
+                released = await asyncio.to_thread(queue.release, self._engine, left)
+                log.info("sender.handed_back", deliveries=released)
+                return
             await self._deliver(connection, claim)
 
     async def _deliver(self, connection: SmtpConnection, claim: queue.Claim) -> None:

@@ -31,25 +31,38 @@ class DeliveryStatus(StrEnum):
 
 class IncidentRow(SQLModel, table=True):
     __tablename__ = "incident"
+    __table_args__ = (UniqueConstraint("open_key", name="uq_incident_open_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(unique=True, max_length=36)
-    version: int = 1
+    # "FMK" while the incident is open, NULL once closed: a unique key that makes two open
+    # FMK incidents impossible, whichever replica or command tries to open the second.
+    open_key: str | None = Field(default=None, max_length=20)
     status: str = Field(max_length=20, index=True)
     summary: str = Field(max_length=200)
     details: str = _text()
     impact: str = _text()
     guidance: str = _text()
-    hold: bool = False
+    release: str = Field(default="immediate", max_length=20)
+    source: str = Field(default="cli", max_length=20)
+    severity: str = Field(default="down", max_length=20)
     owner: str | None = Field(default=None, max_length=320)
     opened_by: str = Field(max_length=320)
     updates_sent: int = 0
+    page_round: int = 0
+    sent_without_ack: bool = False
+    vendors_alerted: bool = False
+    sds_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     down_since: datetime = _time()
     opened_at: datetime = _time()
     acknowledged_at: datetime | None = _time(nullable=True)
     informed_at: datetime | None = _time(nullable=True)
     last_notice_at: datetime | None = _time(nullable=True)
     next_update_at: datetime | None = _time(nullable=True, index=True)
+    next_page_at: datetime | None = _time(nullable=True)
+    failsafe_at: datetime | None = _time(nullable=True)
+    fmk_up_since: datetime | None = _time(nullable=True)
+    all_clear_at: datetime | None = _time(nullable=True)
     closed_at: datetime | None = _time(nullable=True)
 
 
@@ -65,11 +78,14 @@ class TimelineRow(SQLModel, table=True):
 
 
 class NoticeRow(SQLModel, table=True):
+    """One notice: to the municipalities, the vendors or the on-call staff. Notices about the
+    SDS heartbeat belong to no incident."""
+
     __tablename__ = "notice"
     __table_args__ = (UniqueConstraint("incident_id", "sequence"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", index=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
     sequence: int
     kind: str = Field(max_length=20)
     created_at: datetime = _time()
@@ -120,3 +136,37 @@ class ReplicaRow(SQLModel, table=True):
     pid: int
     started_at: datetime = _time()
     last_seen_at: datetime = _time()
+
+
+class SignalRow(SQLModel, table=True):
+    """Every accepted SDS signal, by its event id: a repeat gets the stored answer."""
+
+    __tablename__ = "signal"
+
+    event_id: str = Field(primary_key=True, max_length=128)
+    kind: str = Field(max_length=20)
+    received_at: datetime = _time(index=True)  # ix_signal_received_at
+    body_sha256: str = Field(max_length=64)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id")
+    response: str = _text()
+
+
+class MonitorRow(SQLModel, table=True):
+    """The SDS heartbeat watch: when one was last seen, and whether its loss was paged."""
+
+    __tablename__ = "monitor"
+
+    name: str = Field(primary_key=True, max_length=40)
+    last_seen_at: datetime | None = _time(nullable=True)
+    lost_since: datetime | None = _time(nullable=True)
+
+
+class AckLinkRow(SQLModel, table=True):
+    """An acknowledgement link that has been used; a link works once."""
+
+    __tablename__ = "ack_link"
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    incident_id: int = Field(foreign_key="incident.id")
+    person: str = Field(max_length=320)
+    used_at: datetime = _time()

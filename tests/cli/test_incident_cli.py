@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from dispatcher.cli.app import app
 from dispatcher.contacts.model import Municipality, Registry, Vendor
-from dispatcher.daemon.heartbeat import register
+from dispatcher.daemon.replicas import register
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.notices.render import standard_guidance
 from dispatcher.outbox.sender import Sender
@@ -127,14 +127,14 @@ def test_hold_then_confirm_with_an_edited_summary(cli: Cli) -> None:
     out = trigger(cli, "--hold", "--as", "khs@medcom.dk")
     assert out.splitlines() == [f"Opened incident #1: {SUMMARY}", NO_DAEMON]
     held = cli.incident(1)
-    assert (held.hold, held.informed_at, held.next_update_at) == (True, None, None)
+    assert (held.release, held.informed_at, held.next_update_at) == ("after_confirm", None, None)
     assert cli.row_counts()["notice"] == 0
 
     edited = "FMK svarer langsomt – opslag tager over et minut"
     out = cli.ok("incident", "confirm", "1", "--summary", edited, "--as", "ibs@medcom.dk")
 
     row = cli.incident(1)
-    assert (row.hold, row.summary, row.details) == (False, edited, DETAILS)
+    assert (row.informed_at is not None, row.summary, row.details) == (True, edited, DETAILS)
     assert out.splitlines()[:2] == ["Incident #1 is now triggered.", QUEUED_INITIAL]
     assert [(n.sequence, n.kind, n.created_by) for n in cli.notices(1)] == [
         (1, "initial", "ibs@medcom.dk")
@@ -237,9 +237,9 @@ def test_cancel_of_a_held_incident_tells_nobody(cli: Cli) -> None:
 def test_list_and_list_open(cli: Cli) -> None:
     assert cli.ok("incident", "list") == "No incidents.\n"
     trigger(cli, "--hold", summary="Første nedbrud")
+    cli.ok("incident", "resolve", "1")
     trigger(cli, summary="Andet nedbrud")
     cli.ok("incident", "ack", "2", "--as", "ibs@medcom.dk")
-    cli.ok("incident", "resolve", "1")
 
     rows = table_rows(cli.ok("incident", "list"))
     assert [row[:3] for row in rows] == [
@@ -251,6 +251,15 @@ def test_list_and_list_open(cli: Cli) -> None:
     assert (rows[0][6], rows[1][5]) == ("–", "–")
     assert rows[1][6] == local(cli.incident(1).closed_at)
     assert [row[0] for row in table_rows(cli.ok("incident", "list", "--open"))] == ["2"]
+
+
+def test_a_second_open_incident_is_refused(cli: Cli) -> None:
+    trigger(cli, summary="Første nedbrud")
+    before = cli.row_counts()
+    result = cli("incident", "trigger", "--summary", "Andet nedbrud")
+    assert result.exit_code == 1
+    assert "FMK incident #1 is already open" in result.stderr
+    assert cli.row_counts() == before
 
 
 def test_show_gives_the_timeline_with_actors_and_the_delivery_grid(
@@ -340,31 +349,29 @@ REFUSALS = [
     (["trigger", "--summary", "Nede", "--down-since", "i nat"], "--down-since 'i nat' is not a"),
     (["trigger", "--summary", "Nede", "--down-since", FUTURE], "is in the future"),
     (["trigger", "--summary", "Nede", "--as", "ikke-en-mail"], "--as 'ikke-en-mail' is not an"),
-    (["ack", "1", "--as", "not-an-email"], "--as 'not-an-email' is not an e-mail address"),
-    (["update", "1", "--message", "Nyt", "--as", "khs@"], "--as 'khs@' is not an e-mail address"),
-    (["update", "2", "--message", "Nyt"], "incident #2: the municipalities have not been told yet"),
-    (["update", "1", "--message", " "], "incident #1: message is empty"),
-    (["cancel", "1", "--reason", ""], "incident #1: reason is empty"),
-    (["confirm", "1"], "incident #1: the initial notice has already been sent"),
-    (["resolve", "1", "--up-since", "2021-12-30 12:00"], "must lie between the outage start"),
-    (["resolve", "1", "--up-since", "kl. 6"], "--up-since 'kl. 6' is not a time"),
-    (["ack", "3"], f"incident #3: {CLOSED}"),
-    (["confirm", "3"], f"incident #3: {CLOSED}"),
-    (["update", "3", "--message", "Nyt"], f"incident #3: {CLOSED}"),
-    (["resolve", "3"], f"incident #3: {CLOSED}"),
-    (["cancel", "3", "--reason", "Fejl"], f"incident #3: {CLOSED}"),
+    (["ack", "2", "--as", "not-an-email"], "--as 'not-an-email' is not an e-mail address"),
+    (["update", "2", "--message", "Nyt", "--as", "khs@"], "--as 'khs@' is not an e-mail address"),
+    (["update", "2", "--message", " "], "incident #2: message is empty"),
+    (["cancel", "2", "--reason", ""], "incident #2: reason is empty"),
+    (["confirm", "2"], "incident #2: the initial notice has already been sent"),
+    (["resolve", "2", "--up-since", "2021-12-30 12:00"], "must lie between the outage start"),
+    (["resolve", "2", "--up-since", "kl. 6"], "--up-since 'kl. 6' is not a time"),
+    (["ack", "1"], f"incident #1: {CLOSED}"),
+    (["confirm", "1"], f"incident #1: {CLOSED}"),
+    (["update", "1", "--message", "Nyt"], f"incident #1: {CLOSED}"),
+    (["resolve", "1"], f"incident #1: {CLOSED}"),
+    (["cancel", "1", "--reason", "Fejl"], f"incident #1: {CLOSED}"),
 ]  # fmt: skip
 
 
 def snapshot(cli: Cli) -> tuple[dict[str, int], list[dict[str, object]]]:
-    return cli.row_counts(), [cli.incident(n).model_dump() for n in (1, 2, 3)]
+    return cli.row_counts(), [cli.incident(n).model_dump() for n in (1, 2)]
 
 
 def test_bad_input_is_refused_and_changes_nothing(cli: Cli, subtests: pytest.Subtests) -> None:
-    trigger(cli)  # 1: the municipalities are told
-    trigger(cli, "--hold")  # 2: held
     trigger(cli, "--hold")
-    cli.ok("incident", "resolve", "3")  # 3: resolved
+    cli.ok("incident", "resolve", "1")  # 1: resolved
+    trigger(cli)  # 2: open, the municipalities are told
     for args, error in REFUSALS:
         with subtests.test(" ".join(args)):
             before = snapshot(cli)
@@ -374,6 +381,15 @@ def test_bad_input_is_refused_and_changes_nothing(cli: Cli, subtests: pytest.Sub
             assert (result.exit_code, result.stdout) == (1, "")
             assert error in result.stderr
             assert snapshot(cli) == before
+
+
+def test_an_update_before_the_municipalities_were_told_is_refused(cli: Cli) -> None:
+    trigger(cli, "--hold")
+    before = cli.row_counts()
+    result = cli("incident", "update", "1", "--message", "Nyt")
+    assert result.exit_code == 1
+    assert "incident #1: the municipalities have not been told yet" in result.stderr
+    assert cli.row_counts() == before
 
 
 def test_a_guidance_file_that_does_not_exist(cli: Cli, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from dispatcher.core.model import (
     PostUpdate,
     Record,
     Rejected,
+    Release,
     Resolve,
     Status,
     Tick,
@@ -59,7 +60,7 @@ class TestOpening:
         assert d.incident.next_update_at == T0 + timedelta(hours=2)
 
     def test_held_trigger_sends_nothing_until_confirmed(self) -> None:
-        d = opened(hold=True)
+        d = opened(release=Release.AFTER_CONFIRM)
         assert kinds(d) == []
         assert d.incident.next_update_at is None
         confirmed = decide(
@@ -116,7 +117,12 @@ class TestTransitions:
 
     def test_update_while_held_is_rejected(self) -> None:
         with pytest.raises(Rejected, match="not been told yet"):
-            decide(opened(hold=True).incident, PostUpdate("khs@medcom.dk", "x"), T0, POLICY)
+            decide(
+                opened(release=Release.AFTER_CONFIRM).incident,
+                PostUpdate("khs@medcom.dk", "x"),
+                T0,
+                POLICY,
+            )
 
     def test_resolve_sends_all_clear_and_stops_cadence(self) -> None:
         d = decide(opened().incident, Resolve("khs@medcom.dk"), T0 + timedelta(hours=3), POLICY)
@@ -138,14 +144,22 @@ class TestTransitions:
             decide(opened().incident, Resolve("x", fmk_up_since=T0 - MIN), T0 + MIN, POLICY)
 
     def test_resolve_of_held_incident_tells_nobody(self) -> None:
-        d = decide(opened(hold=True).incident, Resolve("khs@medcom.dk"), T0 + MIN, POLICY)
+        d = decide(
+            opened(release=Release.AFTER_CONFIRM).incident,
+            Resolve("khs@medcom.dk"),
+            T0 + MIN,
+            POLICY,
+        )
         assert kinds(d) == []
 
     def test_cancel_corrects_only_if_municipalities_were_told(self) -> None:
         told = decide(opened().incident, Cancel("khs@medcom.dk", "fejlalarm"), T0 + MIN, POLICY)
         assert told.notices == (Notify(NoticeKind.CORRECTION, "fejlalarm"),)
         untold = decide(
-            opened(hold=True).incident, Cancel("khs@medcom.dk", "fejlalarm"), T0 + MIN, POLICY
+            opened(release=Release.AFTER_CONFIRM).incident,
+            Cancel("khs@medcom.dk", "fejlalarm"),
+            T0 + MIN,
+            POLICY,
         )
         assert kinds(untold) == []
         assert untold.incident.status is Status.CANCELLED
@@ -196,7 +210,15 @@ class TestCadence:
 
     def test_no_updates_while_held_or_after_close(self) -> None:
         assert (
-            kinds(decide(opened(hold=True).incident, Tick(), T0 + timedelta(hours=5), POLICY)) == []
+            kinds(
+                decide(
+                    opened(release=Release.AFTER_CONFIRM).incident,
+                    Tick(),
+                    T0 + timedelta(hours=5),
+                    POLICY,
+                )
+            )
+            == []
         )
         resolved = decide(opened().incident, Resolve("k@medcom.dk"), T0 + MIN, POLICY).incident
         assert kinds(decide(resolved, Tick(), T0 + timedelta(hours=5), POLICY)) == []

@@ -19,7 +19,7 @@ from dispatcher.clock import SystemClock
 from dispatcher.config import Settings
 from dispatcher.contacts.model import Registry
 from dispatcher.core.model import Trigger
-from dispatcher.daemon.heartbeat import daemon_running
+from dispatcher.daemon.replicas import daemon_running
 from dispatcher.daemon.serve import Daemon
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher, free_port
@@ -33,7 +33,7 @@ from tests.support.mail import per_recipient
 FMK_DOWN = Trigger(actor="khs@medcom.dk", summary="FMK er nede", details="", guidance="Papir.")
 
 
-async def wait_until(condition: object, timeout: float = 15.0) -> None:
+async def wait_until(condition: object, timeout: float = 30.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():  # type: ignore[operator]
             await asyncio.sleep(0.05)
@@ -52,7 +52,7 @@ class TestScheduler:
     ) -> None:
         fast = settings.model_copy(
             update={
-                "update_interval": timedelta(seconds=2),
+                "update_interval": timedelta(seconds=4),
                 "tick_seconds": 3600,
                 "http_port": free_port(),
             }
@@ -63,10 +63,10 @@ class TestScheduler:
         daemon = Daemon(runtime, clock)
         running = asyncio.create_task(daemon.run())
         try:
-            await wait_until(lambda: len(smtp.received) >= 101)
+            await wait_until(lambda: daemon.scheduler.get_job("cadence") is not None)
             job = daemon.scheduler.get_job("cadence")
-            assert job is not None
             assert job.next_run_time == decision.incident.next_update_at
+            await wait_until(lambda: len(smtp.received) >= 101)
             assert daemon_running(engine, clock.now())
             await wait_until(lambda: len(smtp.received) >= 202)
         finally:
@@ -89,6 +89,9 @@ def test_production_refuses_placeholder_contacts(monkeypatch: pytest.MonkeyPatch
     assert "refusing to start" in output
     assert "placeholder addresses (.example)" in output
     assert "dispatcher contacts check" in output
+    assert "DISPATCHER_WEBHOOK_SECRET is not set" in output
+    assert "DISPATCHER_LINK_SECRET is the development default" in output
+    assert "DISPATCHER_PUBLIC_URL is http://127.0.0.1:8080" in output
 
 
 def test_plaintext_to_a_remote_relay_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

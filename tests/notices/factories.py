@@ -76,3 +76,60 @@ def make_context(
         municipality_count=98,
         contacts=ESCALATION,
     )
+
+
+# The escalation notices: to one EOJ vendor (vendor_alert) or one person (page, owner, info).
+
+IBEN = Person("Iben Søgaard", "ibs@medcom.example")
+ACK_URL = "https://fmk.medcom.example/ack/12?t=a1b2&u=ibs"
+
+
+def make_escalation_context(
+    kind: NoticeKind,
+    recipient: Vendor | Person = IBEN,
+    *,
+    summary: str = "Medicinkortet kan ikke åbnes",
+    message: str | None = None,
+    title: str | None = None,
+    ack_url: str | None = ACK_URL,
+    page_round: int = 1,
+    severity: str = "down",
+    source: str = "sds",
+    owner: str | None = None,
+    municipalities_informed: bool = False,
+    sent_without_ack: bool = False,
+    failsafe_after: timedelta | None = timedelta(minutes=30),
+    issued_after: timedelta = timedelta(minutes=2),
+    with_incident: bool = True,
+) -> NoticeContext:
+    """Incident #12, down since 03:00 on 31 December 2021, signalled by SDS; the fail-safe is
+    `failsafe_after` after the outage began."""
+    incident = IncidentFacts(
+        number=12,
+        summary=summary,
+        details="Fejlen ligger hos driftsleverandøren.",
+        impact="",
+        guidance="Brug den seneste udskrift af medicinlisten.",
+        down_since=DOWN_SINCE,
+        severity=severity,
+        source=source,
+        status="acknowledged" if owner else "triggered",
+        owner=owner,
+        municipalities_informed=municipalities_informed,
+        sent_without_ack=sent_without_ack,
+        failsafe_at=DOWN_SINCE + failsafe_after if failsafe_after is not None else None,
+    )
+    return NoticeContext(
+        kind=kind,
+        incident=incident if with_incident else None,
+        sequence=2,
+        issued_at=DOWN_SINCE + issued_after,
+        next_update_at=None,
+        message=message,
+        recipient=recipient,
+        municipality_count=98,
+        contacts=ESCALATION,
+        title=title,
+        ack_url=ack_url if kind is NoticeKind.PAGE else None,
+        page_round=page_round if kind is NoticeKind.PAGE else 0,
+    )

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from dispatcher.cli.app import app
-from dispatcher.core.model import Confirm, Resolve, Trigger
+from dispatcher.core.model import Confirm, Release, Resolve, Trigger
 from dispatcher.incidents import service
 from dispatcher.notices.timefmt import format_clock, format_local
 from dispatcher.store.db import transaction
@@ -115,7 +115,7 @@ def open_incident(dispatch: service.Dispatch, summary: str) -> None:
         details="Driftsleverandøren genstarter databasen.",
         guidance="Brug den seneste udskrift af medicinlisten.",
         down_since=DOWN_SINCE,
-        hold=True,
+        release=Release.AFTER_CONFIRM,
     )
     service.trigger(dispatch, event, DOWN_SINCE + timedelta(minutes=10))
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import Cancel, Confirm, PostUpdate, Resolve
+from dispatcher.core.model import Cancel, Confirm, PostUpdate, Release, Resolve
 from dispatcher.incidents import service
 from dispatcher.incidents.queries import incident_detail
 from dispatcher.mailcatcher import MailCatcher
@@ -89,7 +89,7 @@ class TestInitialNotice:
         clock: FakeClock,
         engine: Engine,
     ) -> None:
-        number, _ = service.trigger(dispatch, fmk_down(hold=True), clock.now())
+        number, _ = service.trigger(dispatch, fmk_down(release=Release.AFTER_CONFIRM), clock.now())
         await drain(sender, engine, clock)
         assert smtp.received == []
         service.apply(

@@ -1,0 +1,1 @@
+"""Signals from SDS's monitoring: outage, update, resolved and heartbeat."""

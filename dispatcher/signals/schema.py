@@ -1,0 +1,175 @@
+"""The JSON body of SDS's webhook, validated strictly: no unknown fields, no coercion.
+
+Validate with `SdsSignalIn.model_validate_json(raw_body)`. Strict mode still parses ISO 8601
+strings into datetimes in JSON mode (there is no other way to write a time in JSON), but not
+numbers, and `AwareDatetime` refuses a time without a UTC offset; `model_validate` on a Python
+dict would refuse the strings, so always go through the JSON entry point.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.config import JsonDict
+
+from dispatcher.signals.model import Severity, Signal, SignalKind
+
+EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+SUMMARY_MAX = 200
+DETAILS_MAX = 4000
+
+EXAMPLE: JsonDict = {
+    "event_id": "sds-fmk-20211231-0300-outage",
+    "service": "FMK",
+    "kind": "outage",
+    "severity": "down",
+    "summary": "FMK svarer ikke",
+    "details": "Alle kald til FMK fejler med timeout. SDS undersøger fejlen.",
+    "started_at": "2021-12-31T02:55:00Z",
+}
+
+# What the validators below enforce across fields, for the JSON Schema in /openapi.json.
+_KIND_RULES: JsonDict = {
+    "allOf": [
+        {
+            "if": {"properties": {"kind": {"const": "outage"}}, "required": ["kind"]},
+            "then": {
+                "required": ["severity", "summary"],
+                "properties": {"severity": {"type": "string"}, "summary": {"type": "string"}},
+            },
+        },
+        {
+            "if": {"properties": {"kind": {"const": "update"}}, "required": ["kind"]},
+            "then": {
+                "anyOf": [
+                    {"required": ["summary"], "properties": {"summary": {"type": "string"}}},
+                    {"required": ["details"], "properties": {"details": {"minLength": 1}}},
+                ]
+            },
+        },
+    ]
+}
+
+
+class SdsSignalIn(BaseModel):
+    """One signal from SDS's monitoring of FMK."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        title="SdsSignal",
+        json_schema_extra={**_KIND_RULES, "examples": [EXAMPLE]},
+    )
+
+    event_id: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=128,
+            pattern=EVENT_ID_PATTERN,
+            description="Unique per event, chosen by SDS; a retry repeats it with the same body.",
+        ),
+    ]
+    service: Literal["FMK"] = Field(description="The monitored service; only FMK.")
+    kind: Literal["outage", "update", "resolved", "heartbeat"] = Field(
+        description="outage: FMK is down or degraded; update: new information about it; "
+        "resolved: FMK runs again; heartbeat: SDS's monitoring is alive."
+    )
+    severity: Literal["down", "degraded"] | None = Field(
+        default=None, validate_default=True, description="Required for outage."
+    )
+    summary: Annotated[str, Field(max_length=SUMMARY_MAX)] | None = Field(
+        default=None,
+        validate_default=True,
+        description="One line, shown as the incident's summary; required for outage.",
+    )
+    details: Annotated[str, Field(max_length=DETAILS_MAX)] = Field(
+        default="",
+        validate_default=True,
+        description="Free text for the on-call staff and the municipalities; an update needs "
+        "this or a summary.",
+    )
+    started_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the problem began: ISO 8601 with a UTC offset or Z.",
+    )
+
+    @field_validator("severity")
+    @classmethod
+    def _severity_for_outage(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("kind") == "outage":
+            raise ValueError("is required when kind is 'outage'")
+        return value
+
+    @field_validator("summary")
+    @classmethod
+    def _summary_for_outage(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        if value is None and info.data.get("kind") == "outage":
+            raise ValueError("is required when kind is 'outage'")
+        return value
+
+    @field_validator("details")
+    @classmethod
+    def _update_says_something(cls, value: str, info: ValidationInfo) -> str:
+        data = info.data
+        silent = not value.strip() and "summary" in data and not (data["summary"] or "").strip()
+        if data.get("kind") == "update" and silent:
+            raise ValueError("an update needs details or a summary; both are empty")
+        return value
+
+    def to_signal(self) -> Signal:
+        return Signal(
+            event_id=self.event_id,
+            kind=SignalKind(self.kind),
+            severity=Severity(self.severity) if self.severity is not None else None,
+            summary=self.summary,
+            details=self.details,
+            started_at=self.started_at.astimezone(UTC) if self.started_at is not None else None,
+        )
+
+
+FIELDS = tuple(SdsSignalIn.model_fields)
+_SHORT_INPUT = 60
+
+
+def problems(exc: ValidationError) -> list[dict[str, str]]:
+    """Each violation as `{field, problem}`, worded for the engineer who sent the body."""
+    found = []
+    for err in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in err["loc"]) or "body"
+        found.append({"field": field, "problem": _wording(err)})
+    return found
+
+
+def _wording(err: Any) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return f"is not a known field; the fields are {', '.join(FIELDS)}"
+    if kind == "timezone_aware":
+        return "must carry a UTC offset, e.g. 2021-12-31T03:00:00+01:00 or 2021-12-31T02:00:00Z"
+    if kind == "model_type":
+        return "must be a JSON object"
+    message = str(err["msg"])
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    value = err.get("input")
+    if kind != "value_error" and (isinstance(value, str | int | float | bool) or value is None):
+        shown = json.dumps(value, ensure_ascii=False)
+        if len(shown) <= _SHORT_INPUT:
+            message += f" (got {shown})"
+    return message

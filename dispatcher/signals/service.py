@@ -1,0 +1,122 @@
+"""What an SDS signal does. Each is handled once, by its event id, in one transaction with the
+incident change it causes: a repeat gets the stored answer and changes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from dispatcher.config import Settings
+from dispatcher.core.model import Decision, Incident, Rejected, Release
+from dispatcher.incidents.mapping import to_core
+from dispatcher.incidents.service import Dispatch, apply_in, open_in, open_incident_id
+from dispatcher.signals import heartbeat
+from dispatcher.signals.model import Signal, SignalConflict, SignalKind, SignalOutcome
+from dispatcher.signals.routing import ApplyToOpen, Heartbeat, Ignore, OpenNew, route
+from dispatcher.store.db import transaction
+from dispatcher.store.tables import IncidentRow, SignalRow
+
+log = structlog.get_logger(__name__)
+ATTEMPTS = 3
+
+
+def receive_signal(
+    d: Dispatch, signal: Signal, *, body_sha256: str, now: datetime, settings: Settings
+) -> SignalOutcome:
+    """Carry out `signal` once. Raises SignalConflict if its event id came with another body."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction(d.engine) as session:
+                return _receive(session, d, signal, body_sha256, now, settings)
+        except IntegrityError:
+            # Someone else handled the same event id, or opened an incident, just now: the
+            # next attempt sees it and answers accordingly.
+            if attempt == ATTEMPTS:
+                raise
+            log.info("signal.retry", event_id=signal.event_id, attempt=attempt)
+    raise AssertionError("unreachable")
+
+
+def _receive(
+    session: Session,
+    d: Dispatch,
+    signal: Signal,
+    body_sha256: str,
+    now: datetime,
+    settings: Settings,
+) -> SignalOutcome:
+    seen = session.get(SignalRow, signal.event_id)
+    if seen is not None:
+        if seen.body_sha256 != body_sha256:
+            raise SignalConflict(
+                f"event_id {signal.event_id!r} was used before for a different signal"
+            )
+        log.info("signal.duplicate", event_id=signal.event_id)
+        stored = json.loads(seen.response)
+        return SignalOutcome(stored["status_code"], {**stored["body"], "duplicate": True})
+    try:
+        outcome, incident_id = _route(session, d, signal, now, settings)
+    except Rejected as exc:
+        outcome, incident_id = SignalOutcome(422, {"error": "rejected", "detail": str(exc)}), None
+    session.add(
+        SignalRow(
+            event_id=signal.event_id,
+            kind=str(signal.kind),
+            received_at=now,
+            body_sha256=body_sha256,
+            incident_id=incident_id,
+            response=json.dumps(
+                {"status_code": outcome.status_code, "body": outcome.body}, ensure_ascii=False
+            ),
+        )
+    )
+    session.flush()
+    log.info("signal.received", event_id=signal.event_id, kind=str(signal.kind), **outcome.body)
+    return outcome
+
+
+def _route(
+    session: Session, d: Dispatch, signal: Signal, now: datetime, settings: Settings
+) -> tuple[SignalOutcome, int | None]:
+    current = open_incident_id(session)
+    incident = _load(session, current)
+    step = route(
+        signal,
+        incident,
+        now=now,
+        guidance=d.standard_guidance,
+        release=Release(settings.municipal_release),
+    )
+    match step:
+        case Heartbeat():
+            resumed = heartbeat.record_beat(session, d, now)
+            return SignalOutcome(200, {"action": "heartbeat", "resumed": resumed}), None
+        case OpenNew(trigger):
+            number, _ = open_in(session, d, trigger, now)
+            return SignalOutcome(201, {"action": "opened", "incident": number}), number
+        case Ignore(reason):
+            return SignalOutcome(202, {"action": "ignored", "reason": reason}), None
+        case ApplyToOpen(event):
+            assert current is not None
+            decision = apply_in(session, d, current, event, now)
+            body = {"action": _action(signal, decision), "incident": current}
+            return SignalOutcome(200, body), current
+
+
+def _load(session: Session, incident_id: int | None) -> Incident | None:
+    if incident_id is None:
+        return None
+    row = session.get(IncidentRow, incident_id)
+    return to_core(row) if row is not None else None
+
+
+def _action(signal: Signal, decision: Decision) -> str:
+    if signal.kind is SignalKind.RESOLVED:
+        if not decision.incident.status.is_open:
+            return "resolved"
+        return "recovering" if decision.incident.all_clear_at else "awaiting_owner"
+    return "attached"
