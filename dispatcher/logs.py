@@ -21,11 +21,23 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of each record (test runners swap it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        return
+
+
 def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Our events and those of libraries (uvicorn, apscheduler, …) leave through one renderer."""
-    stream = stream or sys.stderr
+    """Our events and those of libraries (uvicorn, apscheduler, …) leave through one renderer,
+    on standard error (or `stream`)."""
     renderer: structlog.typing.Processor
-    if stream.isatty():
+    if (stream or sys.stderr).isatty():
         renderer = structlog.dev.ConsoleRenderer()
     else:
         renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -41,7 +53,7 @@ def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],

@@ -3,10 +3,12 @@ server on loopback, a hand-moved clock, and the dispatch services wired to them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import Engine
 
 from dispatcher.config import Settings
@@ -24,6 +26,18 @@ from tests.support.databases import BACKENDS, PgDatabases, SqliteDatabases
 ROOT = Path(__file__).resolve().parents[1]
 CONTACTS = ROOT / "contacts"
 TEMPLATES = ROOT / "templates"
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """Each test starts with structlog's defaults and the root logger as it found it: a CLI
+    command configures logging for the process, which would leak into the next test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from dispatcher import logs
 from dispatcher.cli.contacts import contacts_app
 from dispatcher.cli.context import CliState
 from dispatcher.cli.db import db_app
@@ -37,6 +38,7 @@ def root(
     ] = None,
 ) -> None:
     ctx.obj = CliState(config_file=config)
+    logs.configure("WARNING")
 
 
 def main() -> None:

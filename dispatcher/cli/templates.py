@@ -115,7 +115,7 @@ def stored_context(
         number=number,
         incident=replace(to_core(detail.incident), next_update_at=next_update_at),
         notify=Notify(kind),
-        sequence=len(detail.notices) + 1,
+        sequence=sum(n.notice.kind in MUNICIPAL_KINDS for n in detail.notices) + 1,
         now=now,
         recipient=recipient,
         registry=runtime.registry,

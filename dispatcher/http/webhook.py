@@ -4,9 +4,10 @@ the monitoring itself is alive.
 The body is read raw, because the signature covers its exact bytes. The checks run cheapest and
 least trusting first, and the first that fails answers:
 
-    413 body_too_large        Content-Length, then the bytes actually read, over the limit
+    413 body_too_large        Content-Length over the limit
     415 unsupported_media_type Content-Type is not application/json (charset, if any, UTF-8)
     503 webhook_not_configured no DISPATCHER_WEBHOOK_SECRET on this daemon
+    413 body_too_large        the bytes actually read pass the limit (chunked, or a lie)
     401 missing_signature | malformed_signature | stale_timestamp | bad_signature
     400 malformed_json        not UTF-8 or not JSON (with line, column and position)
     422 invalid_signal        the JSON does not fit the schema (a list of {field, problem})

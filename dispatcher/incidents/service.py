@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -24,6 +25,8 @@ from dispatcher.notices.render import NoticeRenderer
 from dispatcher.outbox.enqueue import enqueue_notice
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import IncidentRow, TimelineRow
+
+log = structlog.get_logger(__name__)
 
 
 class UnknownIncident(Rejected):
@@ -172,6 +175,14 @@ def _carry_out(
                 ack_url=_ack_links(d, row.id, now),
             )
             text = queued.describe(d.registry)
+            log.info(
+                "notice.queued",
+                incident_id=row.id,
+                notice_id=queued.notice.id,
+                kind=str(effect.kind),
+                audience=str(effect.audience),
+                messages=len(queued.to),
+            )
             session.add(
                 TimelineRow(incident_id=row.id, at=now, actor=actor, kind="notice", text=text)
             )

@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
 from dispatcher.core.model import Audience, Incident, Notify
-from dispatcher.notices.context import IncidentFacts, NoticeContext, NoticeKind
+from dispatcher.notices.context import MUNICIPAL_KINDS, IncidentFacts, NoticeContext, NoticeKind
 from dispatcher.notices.info import describe
 from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
@@ -151,6 +151,8 @@ def enqueue_notice(
     session.add(notice)
     session.flush()
     earlier = _thread_ids(session, incident_id)
+    # Municipal notices are numbered among themselves ("Opdatering 2"), pages aside.
+    shown = _municipal_count(session, incident_id) if notify.kind.municipal else notice.sequence
     esc = registry.escalation
     domain = esc.sender.email.rpartition("@")[2]
     # Short enough that the Message-ID header is never folded; the uid part keeps it unique
@@ -169,7 +171,7 @@ def enqueue_notice(
             number=incident_id,
             incident=incident,
             notify=notify,
-            sequence=notice.sequence,
+            sequence=shown,
             now=now,
             recipient=to.recipient,
             registry=registry,
@@ -214,6 +216,21 @@ def _next_sequence(session: Session, incident_id: int | None) -> int:
     column = col(NoticeRow.incident_id)
     same = column.is_(None) if incident_id is None else column == incident_id
     return (session.scalar(select(func.max(col(NoticeRow.sequence))).where(same)) or 0) + 1
+
+
+def _municipal_count(session: Session, incident_id: int | None) -> int:
+    """How many municipal notices this incident has had, the one being queued included."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(NoticeRow)
+            .where(
+                col(NoticeRow.incident_id) == incident_id,
+                col(NoticeRow.kind).in_([str(k) for k in MUNICIPAL_KINDS]),
+            )
+        )
+        or 0
+    )
 
 
 def _thread_ids(session: Session, incident_id: int | None) -> dict[str, list[str]]:

@@ -20,9 +20,9 @@ from sqlmodel import col
 from dispatcher import __version__
 from dispatcher.config import Settings
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import Release, Source
+from dispatcher.core.model import Cancel, Release, Source
 from dispatcher.http.app import create_app
-from dispatcher.incidents.service import Dispatch, tick_due, trigger
+from dispatcher.incidents.service import Dispatch, apply, tick_due, trigger
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.outbox.sender import Sender
@@ -48,6 +48,7 @@ ALL_READY = {
     "checks": {"database": {"ok": True}, "schema": {"ok": True}, "sender": {"ok": True}},
 }
 TEXT_FORMAT = "text/plain; version=0.0.4"
+MIN = timedelta(minutes=1)
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -358,6 +359,26 @@ async def test_metrics_follow_a_trigger_through_the_sender(
     assert value(after, "open_incidents") == 1
 
 
+async def test_closed_incidents_are_counted_by_status_but_not_as_open(
+    client: httpx.AsyncClient, dispatch: Dispatch, clock: FakeClock
+) -> None:
+    first, _ = trigger(dispatch, fmk_down(), clock.now())
+    apply(dispatch, first, Cancel(actor="khs@medcom.dk", reason="falsk alarm"), clock.advance(MIN))
+    trigger(dispatch, fmk_down(), clock.advance(MIN))
+
+    samples = await scrape(client)
+
+    assert value(samples, "open_incidents") == 1
+    assert labelled(samples, "incidents_total", "status") == {
+        "triggered": 1,
+        "acknowledged": 0,
+        "resolved": 0,
+        "cancelled": 1,
+    }
+    assert value(samples, "notices_total", kind="initial") == 2
+    assert value(samples, "notices_total", kind="correction") == 1
+
+
 async def test_the_oldest_pending_delivery_sets_the_age(
     client: httpx.AsyncClient, dispatch: Dispatch, engine: Engine, clock: FakeClock
 ) -> None:
@@ -398,7 +419,7 @@ async def test_escalation_pages_and_the_failsafe_are_counted(
         )
 
     pages = stored("page")
-    assert pages >= 2, "a first page at the signal and another after 15 minutes"
+    assert pages == 3, "a page at the signal, and a round after 15 and after 30 minutes"
     assert value(samples, "escalation_pages_total") == pages
     assert value(samples, "notices_total", kind="page") == pages
     assert value(samples, "notices_total", kind="vendor_alert") == stored("vendor_alert") == 1

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import Cancel, Confirm, PostUpdate, Release, Resolve
+from dispatcher.core.model import Cancel, Confirm, PostUpdate, Release, Resolve, Source
 from dispatcher.incidents import service
 from dispatcher.incidents.queries import incident_detail
 from dispatcher.mailcatcher import MailCatcher
@@ -138,6 +138,27 @@ class TestLifecycleOverSmtp:
         assert "SDS genstarter serverne." in text_body(thread[1])
         assert "[FMK-nedbrud #1]" in str(thread[3]["Subject"])
         assert service.tick_due(dispatch, clock.now() + 10 * HOUR) == []
+
+    async def test_pages_do_not_count_in_the_municipal_numbering(
+        self,
+        dispatch: service.Dispatch,
+        sender: Sender,
+        smtp: MailCatcher,
+        clock: FakeClock,
+        engine: Engine,
+    ) -> None:
+        signalled = fmk_down(source=Source.SDS, release=Release.IMMEDIATE)
+        number, _ = service.trigger(dispatch, signalled, clock.now())
+        service.apply(dispatch, number, PostUpdate("khs@medcom.dk", "Nyt."), clock.now())
+        await drain(sender, engine, clock)
+        update = next(
+            parse(r)
+            for r in smtp.received
+            if r.recipients == ("fmk-beredskab@koebenhavn.kommune.example",)
+            and parse(r)["X-FMK-Notice"] == "update"
+        )
+        assert "Opdatering 1:" in str(update["Subject"])
+        assert "Meddelelse nr. 2 om FMK-nedbrud #1" in text_body(update)
 
     async def test_cancel_sends_a_correction_to_those_told(
         self,
