@@ -20,7 +20,7 @@ from dispatcher.config import Settings
 from dispatcher.contacts.model import Registry
 from dispatcher.core.model import Trigger
 from dispatcher.daemon.replicas import daemon_running
-from dispatcher.daemon.serve import Daemon
+from dispatcher.daemon.serve import Daemon, DaemonFailed
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher, free_port
 from dispatcher.notices.render import NoticeRenderer
@@ -76,6 +76,27 @@ class TestScheduler:
         assert counts[("fmk-beredskab@koebenhavn.kommune.example", "update")] == 1
         assert not daemon_running(engine, clock.now())
         assert number == 1
+
+
+class TestWatchedTasks:
+    """A background task that dies stops the daemon with the task's name, not limping on."""
+
+    async def test_a_dying_sender_stops_the_daemon(
+        self, engine: Engine, settings: Settings, registry: Registry, renderer: NoticeRenderer
+    ) -> None:
+        runtime = Runtime(
+            settings.model_copy(update={"http_port": free_port()}), engine, registry, renderer
+        )
+        daemon = Daemon(runtime, SystemClock())
+
+        async def broken(stop: asyncio.Event) -> None:
+            await asyncio.sleep(0.2)
+            raise RuntimeError("a bug in the sender")
+
+        daemon.sender.run = broken  # type: ignore[method-assign]
+        with pytest.raises(DaemonFailed, match="'sender' stopped: RuntimeError"):
+            await asyncio.wait_for(daemon.run(), timeout=30)
+        assert not daemon_running(engine, SystemClock().now())
 
 
 def test_production_refuses_placeholder_contacts(monkeypatch: pytest.MonkeyPatch) -> None:
