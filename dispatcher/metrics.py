@@ -29,9 +29,11 @@ from dispatcher.notices.context import NoticeKind
 from dispatcher.signals.heartbeat import MONITOR
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import (
+    LEADER_LEASE,
     DeliveryRow,
     DeliveryStatus,
     IncidentRow,
+    LeaderLeaseRow,
     MonitorRow,
     NoticeRow,
     SignalRow,
@@ -60,12 +62,15 @@ class Snapshot:
     heartbeat_lost: bool
     notices: Mapping[str, int]
     failsafe_sends: int
+    leader_epoch: int = 0
+    leader_lease_expires_at: datetime | None = None
 
 
 def read_snapshot(engine: Engine) -> Snapshot:
     """A handful of aggregate queries; raises SQLAlchemyError if the database does not answer."""
     with transaction(engine) as session:
         monitor = session.get(MonitorRow, MONITOR)
+        lease = session.get(LeaderLeaseRow, LEADER_LEASE)
         return Snapshot(
             open_incidents=session.scalar(
                 select(func.count())
@@ -98,6 +103,8 @@ def read_snapshot(engine: Engine) -> Snapshot:
                 .where(col(TimelineRow.kind) == FAILSAFE)
             )
             or 0,
+            leader_epoch=lease.epoch if lease else 0,
+            leader_lease_expires_at=lease.expires_at if lease and lease.holder else None,
         )
 
 
@@ -107,7 +114,12 @@ def _count_by(session: Session, column: Mapped[str]) -> dict[str, int]:
 
 
 def families(
-    snapshot: Snapshot, *, now: datetime, sender_running: bool, version: str = __version__
+    snapshot: Snapshot,
+    *,
+    now: datetime,
+    sender_running: bool,
+    leading: bool = False,
+    version: str = __version__,
 ) -> Iterator[Metric]:
     """The metric families for one scrape. Known label values are always present (0 if none),
     so that a series exists before its first event and `increase()` sees the first one."""
@@ -172,6 +184,20 @@ def families(
         value=snapshot.failsafe_sends,
     )
     yield _gauge(
+        "leader", "1 if this replica leads (pages, escalates, sends), else 0.", int(leading)
+    )
+    yield _gauge(
+        "leader_epoch",
+        "Changes of leader so far (the lease's fencing epoch).",
+        snapshot.leader_epoch,
+    )
+    expires = snapshot.leader_lease_expires_at
+    yield _gauge(
+        "leader_lease_valid",
+        "1 if some replica holds an unexpired leader lease, else 0.",
+        int(expires is not None and expires > now),
+    )
+    yield _gauge(
         "sender_running", "1 if this replica's sender is running, else 0.", int(sender_running)
     )
     yield _labelled(
@@ -206,10 +232,17 @@ def _signal_order(kind: str) -> tuple[int, str]:
 class DispatcherCollector(Collector):
     """Reads the database on every `collect`; `sender_alive` and the clock are this replica's."""
 
-    def __init__(self, engine: Engine, clock: Clock, sender_alive: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        sender_alive: Callable[[], bool],
+        leading: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._sender_alive = sender_alive
+        self._leading = leading
 
     def describe(self) -> Iterable[Metric]:
         # Describing would mean a scrape; the registry is private, so no name can clash.
@@ -218,7 +251,12 @@ class DispatcherCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         snapshot = read_snapshot(self._engine)
         return list(
-            families(snapshot, now=self._clock.now(), sender_running=self._sender_running())
+            families(
+                snapshot,
+                now=self._clock.now(),
+                sender_running=self._sender_running(),
+                leading=self._leading(),
+            )
         )
 
     def _sender_running(self) -> bool:
@@ -229,10 +267,13 @@ class DispatcherCollector(Collector):
 
 
 def make_registry(
-    engine: Engine, clock: Clock, sender_alive: Callable[[], bool]
+    engine: Engine,
+    clock: Clock,
+    sender_alive: Callable[[], bool],
+    leading: Callable[[], bool] = lambda: False,
 ) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DispatcherCollector(engine, clock, sender_alive))
+    registry.register(DispatcherCollector(engine, clock, sender_alive, leading))
     return registry
 
 

@@ -20,8 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.clock import Clock
 from dispatcher.daemon import replicas
+from dispatcher.daemon.leader import Leader
+from dispatcher.daemon.leadership import SecondDaemon, SqliteLock
 from dispatcher.http.app import create_app
 from dispatcher.incidents import service
+from dispatcher.outbox.queue import Fence
 from dispatcher.outbox.sender import Sender
 from dispatcher.runtime import Runtime
 from dispatcher.signals import heartbeat
@@ -50,14 +53,20 @@ class Daemon:
         self.runtime = runtime
         self.clock = clock
         self.stop = asyncio.Event()
-        self.sender = Sender(runtime.engine, runtime.settings, clock)
+        self.leader: Leader | None = None
+        self.sender = Sender(runtime.engine, runtime.settings, clock, leader=self._fence)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._tick_wanted = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
         settings = runtime.settings
         self.http = _Server(
             uvicorn.Config(
-                create_app(runtime, clock, sender_alive=self._sender_alive),
+                create_app(
+                    runtime,
+                    clock,
+                    sender_alive=self._sender_alive,
+                    leading=lambda: self.leader is not None and self.leader.leading,
+                ),
                 host=settings.http_host,
                 port=settings.http_port,
                 log_config=None,
@@ -66,12 +75,21 @@ class Daemon:
             )
         )
 
+    def _fence(self) -> Fence | None:
+        return self.leader.fence() if self.leader is not None else None
+
+    def _promoted(self) -> None:
+        self._tick_wanted.set()
+        self.sender.wake.set()
+
     def _sender_alive(self) -> bool:
         return self._sender_task is not None and not self._sender_task.done()
 
     async def tick(self) -> None:
         """Carry out what has fallen due (pages, fail-safe, all-clear, updates, the heartbeat
-        watch), then have the scheduler wake us when the next step falls due."""
+        watch), then have the scheduler wake us when the next step falls due. Leader only."""
+        if self.leader is None or not self.leader.leading:
+            return
         now = self.clock.now()
         dispatch = self.runtime.dispatch
         sent = await asyncio.to_thread(service.tick_due, dispatch, now)
@@ -101,9 +119,16 @@ class Daemon:
 
     async def run(self) -> None:
         self._install_signal_handlers()
+        lock = SqliteLock(self.runtime.engine)
+        try:
+            lock.take()
+        except SecondDaemon as exc:
+            self._remove_signal_handlers()
+            raise DaemonFailed(str(exc)) from exc
         try:
             await self._run()
         finally:
+            lock.release()
             self._remove_signal_handlers()
 
     async def _run(self) -> None:
@@ -112,6 +137,13 @@ class Daemon:
         await asyncio.to_thread(migrate.upgrade, engine)
         replica = await asyncio.to_thread(replicas.register, engine, self.clock.now())
         log.info("daemon.started", replica=replica, http_port=self.runtime.settings.http_port)
+        self.leader = Leader(
+            engine,
+            self.clock,
+            replica,
+            claim_grace=2 * timedelta(seconds=self.runtime.settings.smtp_timeout),
+            on_promotion=self._promoted,
+        )
         self.scheduler.add_job(
             self._tick_wanted.set,
             "interval",
@@ -135,6 +167,7 @@ class Daemon:
         tasks: set[asyncio.Task[object]] = {
             self._sender_task,
             asyncio.create_task(self._cadence(), name="cadence"),
+            asyncio.create_task(self.leader.run(self.stop), name="leadership"),
             asyncio.create_task(self._serve_http(listener), name="http"),
             asyncio.create_task(self.stop.wait(), name="stop"),
         }

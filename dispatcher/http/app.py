@@ -14,10 +14,14 @@ from dispatcher.runtime import Runtime
 
 
 def create_app(
-    runtime: Runtime, clock: Clock, *, sender_alive: Callable[[], bool] = lambda: True
+    runtime: Runtime,
+    clock: Clock,
+    *,
+    sender_alive: Callable[[], bool] = lambda: True,
+    leading: Callable[[], bool] = lambda: True,
 ) -> FastAPI:
     app = FastAPI(title="FMK outage dispatcher", version=__version__)
-    app.state.services = HttpServices(runtime, clock, sender_alive)
+    app.state.services = HttpServices(runtime, clock, sender_alive, leading)
     app.include_router(health.router)
     app.include_router(ack.router)
     app.include_router(webhook.router)

@@ -16,6 +16,7 @@ class HttpServices:
     runtime: Runtime
     clock: Clock
     sender_alive: Callable[[], bool]
+    leading: Callable[[], bool] = lambda: True
 
 
 def services(request: Request) -> HttpServices:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dispatcher import metrics
-from dispatcher.http.deps import services
+from dispatcher.http.deps import HttpServices, services
 from dispatcher.store import migrate
 
 log = structlog.get_logger(__name__)
@@ -52,7 +52,7 @@ def readyz(request: Request) -> JSONResponse:
     checks["sender"] = _check_sender(svc.sender_alive)
     ready = all(check["ok"] for check in checks.values())
     return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
+        {"status": "ready" if ready else "not_ready", "leader": _leading(svc), "checks": checks},
         status_code=200 if ready else 503,
         headers=NO_STORE,
     )
@@ -62,7 +62,9 @@ def readyz(request: Request) -> JSONResponse:
 def metrics_endpoint(request: Request) -> Response:
     """Prometheus metrics; every replica reports the same values, read from the database."""
     svc = services(request)
-    registry = metrics.make_registry(svc.runtime.engine, svc.clock, svc.sender_alive)
+    registry = metrics.make_registry(
+        svc.runtime.engine, svc.clock, svc.sender_alive, lambda: _leading(svc)
+    )
     try:
         body = metrics.exposition(registry)
     except SQLAlchemyError as exc:
@@ -79,6 +81,14 @@ def metrics_endpoint(request: Request) -> Response:
             headers=NO_STORE,
         )
     return Response(body, media_type=metrics.CONTENT_TYPE, headers=NO_STORE)
+
+
+def _leading(svc: HttpServices) -> bool:
+    """Whether this replica leads; a standby is ready to serve HTTP all the same."""
+    try:
+        return bool(svc.leading())
+    except Exception:
+        return False
 
 
 def _passed() -> dict[str, Any]:

@@ -14,10 +14,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from dispatcher.store.db import transaction
-from dispatcher.store.tables import DeliveryRow, DeliveryStatus, MessageRow, NoticeRow
+from dispatcher.store.tables import (
+    LEADER_LEASE,
+    DeliveryRow,
+    DeliveryStatus,
+    LeaderLeaseRow,
+    MessageRow,
+    NoticeRow,
+)
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,23 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def claim_due(engine: Engine, *, now: datetime, limit: int, lease: timedelta) -> list[Claim]:
-    """Claim up to `limit` due deliveries, oldest first. Rows another process holds are skipped."""
+@dataclass(frozen=True)
+class Fence:
+    """Claim only while `replica` holds the leader lease of `epoch`."""
+
+    replica: str
+    epoch: int
+
+
+def claim_due(
+    engine: Engine, *, now: datetime, limit: int, lease: timedelta, fence: Fence | None = None
+) -> list[Claim]:
+    """Claim up to `limit` due deliveries, oldest first. Rows another process holds are skipped;
+    with a `fence`, nothing is claimed unless that lease still holds in the same transaction."""
     token = str(uuid.uuid4())
     with transaction(engine) as session:
+        if fence is not None and not _holds(session, fence, now):
+            return []
         ids = list(
             session.scalars(
                 select(col(DeliveryRow.id))
@@ -68,6 +88,7 @@ def claim_due(engine: Engine, *, now: datetime, limit: int, lease: timedelta) ->
                 status=DeliveryStatus.SENDING,
                 claim_token=token,
                 claimed_until=now + lease,
+                claimed_by=fence.replica if fence else None,
                 attempts=DeliveryRow.attempts + 1,
             )
         )
@@ -92,6 +113,33 @@ def claim_due(engine: Engine, *, now: datetime, limit: int, lease: timedelta) ->
             )
             for d, envelope_from, raw, notice in rows
         ]
+
+
+def _holds(session: Session, fence: Fence, now: datetime) -> bool:
+    row = session.get(LeaderLeaseRow, LEADER_LEASE)
+    return (
+        row is not None
+        and row.holder == fence.replica
+        and row.epoch == fence.epoch
+        and row.expires_at is not None
+        and row.expires_at > now
+    )
+
+
+def shorten_foreign_claims(engine: Engine, replica: str, *, until: datetime) -> int:
+    """A new leader's first act: deliveries another replica claimed and never finished become
+    claimable at `until` (after that replica's SMTP timeouts), not after the full claim timeout."""
+    with transaction(engine) as session:
+        result = session.execute(
+            update(DeliveryRow)
+            .where(
+                col(DeliveryRow.status) == DeliveryStatus.SENDING,
+                or_(col(DeliveryRow.claimed_by).is_(None), col(DeliveryRow.claimed_by) != replica),
+                col(DeliveryRow.claimed_until) > until,
+            )
+            .values(claimed_until=until)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _id(value: int | None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
 
@@ -33,7 +34,10 @@ class Sender:
         clock: Clock,
         *,
         rng: random.Random | None = None,
+        leader: Callable[[], queue.Fence | None] | None = None,
     ) -> None:
+        """`leader` tells whether this replica leads (its fence) or not (None); without it the
+        sender always sends, as a single daemon or a test does."""
         self._engine = engine
         self._clock = clock
         self._rng = rng or random.Random()
@@ -47,18 +51,33 @@ class Sender:
         self._connections = [SmtpConnection(settings) for _ in range(self._concurrency)]
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
+        self._leader = leader
+
+    def _fence(self) -> tuple[bool, queue.Fence | None]:
+        """Whether we may send now, and under which fence."""
+        if self._leader is None:
+            return True, None
+        fence = self._leader()
+        return fence is not None, fence
+
+    def _must_stop(self) -> bool:
+        return self._stop.is_set() or not self._fence()[0]
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch of due deliveries and send it; return how many were claimed.
 
         Once `stop` is set, deliveries not yet started are handed back instead of sent."""
         self._stop = stop or asyncio.Event()
+        allowed, fence = self._fence()
+        if not allowed:
+            return 0
         claims = await asyncio.to_thread(
             queue.claim_due,
             self._engine,
             now=self._clock.now(),
             limit=self._concurrency * 4,
             lease=self._lease,
+            fence=fence,
         )
         if claims:
             lanes = [claims[i :: self._concurrency] for i in range(self._concurrency)]
@@ -93,7 +112,7 @@ class Sender:
 
     async def _send_lane(self, connection: SmtpConnection, claims: list[queue.Claim]) -> None:
         for index, claim in enumerate(claims):
-            if self._stop.is_set():
+            if self._must_stop():
                 left = claims[index:]
                 released = await asyncio.to_thread(queue.release, self._engine, left)
                 log.info("sender.handed_back", deliveries=released)

@@ -122,6 +122,7 @@ class DeliveryRow(SQLModel, table=True):
     next_attempt_at: datetime = _time()
     claimed_until: datetime | None = _time(nullable=True)
     claim_token: str | None = Field(default=None, max_length=36)
+    claimed_by: str | None = Field(default=None, max_length=36)
     finished_at: datetime | None = _time(nullable=True)
     last_reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
@@ -170,3 +171,18 @@ class AckLinkRow(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id")
     person: str = Field(max_length=320)
     used_at: datetime = _time()
+
+
+LEADER_LEASE = "leader"
+
+
+class LeaderLeaseRow(SQLModel, table=True):
+    """Who leads: the replica that holds this one row's unexpired lease. `epoch` grows with
+    every change of leader and fences a deposed leader out of claiming deliveries."""
+
+    __tablename__ = "leader_lease"
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str | None = Field(default=None, max_length=36)
+    epoch: int = 0
+    expires_at: datetime | None = _time(nullable=True)

@@ -45,6 +45,7 @@ from tests.support.incidents import fmk_down, notice_addresses
 P = "fmk_dispatcher_"
 ALL_READY = {
     "status": "ready",
+    "leader": True,
     "checks": {"database": {"ok": True}, "schema": {"ok": True}, "sender": {"ok": True}},
 }
 TEXT_FORMAT = "text/plain; version=0.0.4"
@@ -136,6 +137,7 @@ async def test_not_ready_while_the_sender_is_not_running(
     assert response.status_code == 503
     assert response.json() == {
         "status": "not_ready",
+        "leader": True,
         "checks": {
             "database": {"ok": True},
             "schema": {"ok": True},
@@ -222,6 +224,7 @@ async def test_a_database_that_does_not_answer_is_a_503_with_the_drivers_message
     assert ready.status_code == 503
     assert ready.json() == {
         "status": "not_ready",
+        "leader": True,
         "checks": {
             "database": {
                 "ok": False,
@@ -279,6 +282,9 @@ async def test_metrics_of_an_empty_database(client: httpx.AsyncClient) -> None:
         (P + "escalation_pages_total", ()): 0,
         **{(P + "notices_total", (("kind", k),)): 0 for k in _NOTICE_KINDS},
         (P + "failsafe_sends_total", ()): 0,
+        (P + "leader", ()): 1,
+        (P + "leader_epoch", ()): 0,
+        (P + "leader_lease_valid", ()): 0,
         (P + "sender_running", ()): 1,
         (P + "build_info", (("version", __version__),)): 1,
     }, "no signal and no heartbeat yet: those series are absent, every other one is 0"
@@ -512,6 +518,9 @@ async def test_metrics_are_on_a_private_registry_with_their_types(
         P + "escalation_pages": "counter",  # samples: fmk_dispatcher_escalation_pages_total
         P + "notices": "counter",
         P + "failsafe_sends": "counter",
+        P + "leader": "gauge",
+        P + "leader_epoch": "gauge",
+        P + "leader_lease_valid": "gauge",
         P + "sender_running": "gauge",
         P + "build_info": "gauge",
     }
