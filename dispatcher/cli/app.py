@@ -13,6 +13,7 @@ from dispatcher.cli.context import CliState
 from dispatcher.cli.db import db_app
 from dispatcher.cli.incident import incident_app
 from dispatcher.cli.serve import mailcatcher, serve
+from dispatcher.cli.status import status
 from dispatcher.cli.templates import templates_app
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(templates_app, name="templates")
 app.add_typer(db_app, name="db")
 app.command()(serve)
+app.command()(status)
 app.command()(mailcatcher)
 
 

@@ -1,0 +1,93 @@
+"""`dispatcher status`: the running replicas, which one leads, and what waits to be sent."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import Engine, func, select
+from sqlmodel import col
+
+from dispatcher.cli.context import console
+from dispatcher.cli.render import local
+from dispatcher.cli.runtime import open_runtime
+from dispatcher.clock import SystemClock
+from dispatcher.daemon.replicas import STALE_AFTER
+from dispatcher.store.db import transaction
+from dispatcher.store.tables import (
+    LEADER_LEASE,
+    DeliveryRow,
+    DeliveryStatus,
+    IncidentRow,
+    LeaderLeaseRow,
+    ReplicaRow,
+)
+
+
+def status(ctx: typer.Context) -> None:
+    """Replicas and their heartbeats, the leader, pending and failed deliveries.
+
+    Exits 1 when no replica leads (nothing is being sent), so scripts can check it."""
+    runtime = open_runtime(ctx)
+    now = SystemClock().now()
+    replicas, lease, deliveries, oldest, open_incident = _read(runtime.engine)
+    leader = lease.holder if lease and lease.expires_at and lease.expires_at > now else None
+    table = Table("replica", "host", "pid", "started", "last seen", "role", title="Replicas")
+    for row in replicas:
+        alive = row.last_seen_at >= now - STALE_AFTER
+        role = (
+            "[bold green]leader[/]"
+            if row.id == leader
+            else "standby"
+            if alive
+            else "[red]silent[/]"
+        )
+        age = f"{(now - row.last_seen_at).total_seconds():.0f} s ago"
+        table.add_row(
+            row.id[:8], escape(row.hostname), str(row.pid), local(row.started_at), age, role
+        )
+    console.print(table if replicas else "No daemon has registered: none is running.")
+    if leader is None:
+        console.print("[bold red]No replica leads:[/] nothing is paged or sent until one does.")
+    else:
+        console.print(f"Leader {leader[:8]} (epoch {lease.epoch if lease else 0}).")
+    counts = ", ".join(f"{deliveries[s]} {s}" for s in DeliveryStatus)
+    waited = f"; oldest pending {(now - oldest).total_seconds():.0f} s" if oldest else ""
+    console.print(f"Deliveries: {counts}{waited}.", highlight=False)
+    if open_incident is not None:
+        console.print(
+            f"Open incident #{open_incident.id} ({open_incident.status}): "
+            f"{escape(open_incident.summary)}",
+            highlight=False,
+        )
+    if leader is None:
+        raise typer.Exit(1)
+
+
+def _read(
+    engine: Engine,
+) -> tuple[
+    list[ReplicaRow], LeaderLeaseRow | None, Counter[str], datetime | None, IncidentRow | None
+]:
+    with transaction(engine) as session:
+        replicas = list(session.scalars(select(ReplicaRow).order_by(col(ReplicaRow.started_at))))
+        lease = session.get(LeaderLeaseRow, LEADER_LEASE)
+        deliveries: Counter[str] = Counter(
+            dict(
+                session.execute(
+                    select(col(DeliveryRow.status), func.count()).group_by(col(DeliveryRow.status))
+                ).all()
+            )
+        )
+        oldest = session.scalar(
+            select(func.min(col(DeliveryRow.enqueued_at))).where(
+                col(DeliveryRow.status) == DeliveryStatus.PENDING
+            )
+        )
+        open_incident = session.scalar(
+            select(IncidentRow).where(col(IncidentRow.open_key).is_not(None))
+        )
+    return replicas, lease, deliveries, oldest, open_incident
