@@ -24,13 +24,18 @@ from dispatcher.store.migrate import is_current
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
+def build_or_fail(settings: Settings) -> Runtime:
+    """The runtime, or a plain error naming the bad contact file or template."""
+    try:
+        return build(settings)
+    except (RegistryError, TemplateError) as exc:
+        fail(str(exc))
+
+
 def open_runtime(ctx: typer.Context) -> Runtime:
     """The runtime, or a plain error: bad contacts, bad templates, an unmigrated database."""
     settings = state(ctx).settings
-    try:
-        runtime = build(settings)
-    except (RegistryError, TemplateError) as exc:
-        fail(str(exc))
+    runtime = build_or_fail(settings)
     # Close the command's database connections when it ends, however it ends.
     ctx.call_on_close(runtime.engine.dispose)
     try:

@@ -11,21 +11,17 @@ import typer
 
 from dispatcher import logs
 from dispatcher.cli.context import console, fail, state
+from dispatcher.cli.runtime import build_or_fail
 from dispatcher.clock import SystemClock
-from dispatcher.contacts.registry import RegistryError
 from dispatcher.daemon.serve import Daemon, DaemonFailed
 from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, MailCatcher
-from dispatcher.notices.render import TemplateError
-from dispatcher.runtime import build, refusals
+from dispatcher.runtime import refusals
 
 
 def serve(ctx: typer.Context) -> None:
     """Run the daemon: send notices, keep the 2-hour cadence, serve HTTP."""
     settings = state(ctx).settings
-    try:
-        runtime = build(settings)
-    except (RegistryError, TemplateError) as exc:
-        fail(str(exc))
+    runtime = build_or_fail(settings)
     problems = refusals(settings, runtime.registry)
     if problems:
         fail("refusing to start:\n  " + "\n  ".join(problems))
