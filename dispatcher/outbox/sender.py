@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
@@ -24,6 +25,7 @@ from dispatcher.waiting import first_of
 log = structlog.get_logger(__name__)
 
 IDLE_POLL = timedelta(seconds=1)
+DATABASE_RETRY = timedelta(seconds=2)
 
 
 class Sender:
@@ -88,13 +90,20 @@ class Sender:
         return len(claims)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop`. A database that is away (restarting, failing over) is waited
+        for: what was claimed and not recorded is claimed again when its claim expires."""
         try:
             while not stop.is_set():
-                if await self.run_once(stop):
-                    continue
+                try:
+                    if await self.run_once(stop):
+                        continue
+                    idle = await self._idle_seconds()
+                except* SQLAlchemyError as group:
+                    log.error("sender.database_unavailable", error=str(group.exceptions[0]))
+                    idle = DATABASE_RETRY.total_seconds()
                 self.wake.clear()
                 with suppress(TimeoutError):
-                    async with asyncio.timeout(await self._idle_seconds()):
+                    async with asyncio.timeout(idle):
                         await first_of(stop, self.wake)
         finally:
             await self.close()

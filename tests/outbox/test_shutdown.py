@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
+import structlog
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
@@ -15,7 +16,7 @@ from dispatcher.config import Settings
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import CatcherHandler, MailCatcher
 from dispatcher.outbox.sender import Sender
-from dispatcher.store.db import transaction
+from dispatcher.store.db import make_engine, transaction
 from dispatcher.store.tables import DeliveryRow, DeliveryStatus
 from tests.support.clock import FakeClock
 from tests.support.incidents import fmk_down
@@ -72,3 +73,18 @@ async def test_stop_hands_back_unstarted_claims(
     assert counts == {"sent": sent, "pending": 101 - sent}
     assert 1 <= sent <= 2
     assert attempts_of_pending(engine) == {0}
+
+
+async def test_the_sender_waits_out_a_database_that_is_away(settings: Settings) -> None:
+    """A database restart or failover must not kill the sender (and with it the daemon)."""
+    away = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    sender = Sender(away, settings, FakeClock())
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    with structlog.testing.capture_logs() as logs:
+        await asyncio.sleep(0.5)
+        assert not running.done()
+        stop.set()
+        await asyncio.wait_for(running, timeout=10)
+    away.dispose()
+    assert any(e["event"] == "sender.database_unavailable" for e in logs)
