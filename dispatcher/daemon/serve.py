@@ -175,7 +175,10 @@ class Daemon:
             await self._watch(tasks)
         finally:
             self.scheduler.shutdown(wait=False)
-            await asyncio.to_thread(replicas.unregister, engine, replica)
+            try:
+                await asyncio.to_thread(replicas.unregister, engine, replica)
+            except SQLAlchemyError as exc:  # the row ages out; its staleness shows we are gone
+                log.warning("replica.unregister_failed", error=str(exc))
             log.info("daemon.stopped", replica=replica)
 
     async def _watch(self, tasks: set[asyncio.Task[object]]) -> None:

@@ -9,9 +9,16 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine, select
+from sqlmodel import col
+
 from dispatcher.mailcatcher import free_port
+from dispatcher.store.db import transaction
+from dispatcher.store.tables import LEADER_LEASE, LeaderLeaseRow, ReplicaRow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +51,8 @@ class DaemonProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> DaemonProcess:
+    def spawn(self) -> DaemonProcess:
+        """Start the process without waiting for it (see `start`, `wait_healthy`)."""
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "dispatcher", "serve"],
@@ -53,8 +61,46 @@ class DaemonProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_for(self._healthy, what=f"the daemon to answer /healthz (log: {self.log})")
         return self
+
+    def wait_healthy(self, timeout: float = 30.0) -> DaemonProcess:
+        wait_for(
+            self._healthy,
+            timeout=timeout,
+            what=f"the daemon to answer /healthz (log: {self.log})",
+        )
+        return self
+
+    def start(self) -> DaemonProcess:
+        return self.spawn().wait_healthy()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def answers(self, path: str = "/healthz") -> bool:
+        """Whether `path` answers 200 now (False, not an error, if the process has exited)."""
+        if not self.alive():
+            return False
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=1):
+                return True
+        except OSError:  # refused, timed out, or an HTTP error status
+            return False
+
+    def replica(self, engine: Engine) -> str | None:
+        """This process's replica id (its row in `replica`), once it has registered."""
+        with transaction(engine) as session:
+            return session.scalar(
+                select(col(ReplicaRow.id))
+                .where(col(ReplicaRow.pid) == self.pid)
+                .order_by(col(ReplicaRow.started_at).desc())
+                .limit(1)
+            )
+
+    def leads(self, engine: Engine) -> bool:
+        """Whether this process holds the unexpired leader lease."""
+        lease = leader_lease(engine)
+        return lease.live and lease.holder is not None and lease.holder == self.replica(engine)
 
     def _healthy(self) -> bool:
         assert self.process is not None
@@ -88,3 +134,27 @@ class DaemonProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    holder: str | None
+    epoch: int
+    expires_at: datetime | None
+
+    @property
+    def live(self) -> bool:
+        """Held and not yet expired (by this host's clock)."""
+        return (
+            self.holder is not None
+            and self.expires_at is not None
+            and self.expires_at > datetime.now(UTC)
+        )
+
+
+def leader_lease(engine: Engine) -> LeaseState:
+    """The `leader_lease` row as it is now."""
+    with transaction(engine) as session:
+        row = session.get(LeaderLeaseRow, LEADER_LEASE)
+        assert row is not None, "the migrations create the lease row"
+        return LeaseState(row.holder, row.epoch, row.expires_at)

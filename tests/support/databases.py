@@ -25,7 +25,9 @@ class PgDatabases:
 
     def __init__(self) -> None:
         self._prefix = f"dispatcher_test_{uuid.uuid4().hex[:8]}"
-        self._admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+        self._admin = create_engine(
+            f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", pool_pre_ping=True
+        )
         self._counter = itertools.count()
         self._template = f"{self._prefix}_template"
         self._execute(f'CREATE DATABASE "{self._template}"')
