@@ -6,6 +6,8 @@ registered on a private `CollectorRegistry` (not prometheus_client's global one)
 exposition holds only these metrics.
 
 "Counters" (`*_total` with counter type) count rows that are never deleted, so they only grow.
+Drills (ØVELSE) are left out of the incident metrics (open incidents, incidents by status,
+fail-safe sends); the mail they send counts among the notices and deliveries like any other.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from dispatcher import __version__
 from dispatcher.clock import Clock
 from dispatcher.core.model import Status
+from dispatcher.incidents.mapping import OPEN_KEY
 from dispatcher.notices.context import NoticeKind
 from dispatcher.signals.heartbeat import MONITOR
 from dispatcher.store.db import transaction
@@ -75,10 +79,12 @@ def read_snapshot(engine: Engine) -> Snapshot:
             open_incidents=session.scalar(
                 select(func.count())
                 .select_from(IncidentRow)
-                .where(col(IncidentRow.open_key).is_not(None))
+                .where(col(IncidentRow.open_key) == OPEN_KEY)
             )
             or 0,
-            incidents=_count_by(session, col(IncidentRow.status)),
+            incidents=_count_by(
+                session, col(IncidentRow.status), col(IncidentRow.drill).is_(False)
+            ),
             deliveries=_count_by(session, col(DeliveryRow.status)),
             oldest_pending_enqueued_at=session.scalar(
                 select(func.min(col(DeliveryRow.enqueued_at))).where(
@@ -100,7 +106,8 @@ def read_snapshot(engine: Engine) -> Snapshot:
             failsafe_sends=session.scalar(
                 select(func.count())
                 .select_from(TimelineRow)
-                .where(col(TimelineRow.kind) == FAILSAFE)
+                .join(IncidentRow, col(IncidentRow.id) == col(TimelineRow.incident_id))
+                .where(col(TimelineRow.kind) == FAILSAFE, col(IncidentRow.drill).is_(False))
             )
             or 0,
             leader_epoch=lease.epoch if lease else 0,
@@ -108,8 +115,8 @@ def read_snapshot(engine: Engine) -> Snapshot:
         )
 
 
-def _count_by(session: Session, column: Mapped[str]) -> dict[str, int]:
-    rows = session.execute(select(column, func.count()).group_by(column))
+def _count_by(session: Session, column: Mapped[str], *where: ColumnElement[bool]) -> dict[str, int]:
+    rows = session.execute(select(column, func.count()).where(*where).group_by(column))
     return {str(key): int(count) for key, count in rows}
 
 

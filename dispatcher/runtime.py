@@ -56,23 +56,36 @@ def build(settings: Settings, engine: Engine | None = None) -> Runtime:
 
 def all_addresses(registry: Registry) -> set[str]:
     esc = registry.escalation
-    people = (*esc.oncall, *esc.fallback, esc.sender, esc.reply_to)
+    people = (*esc.oncall, *esc.fallback, *esc.drill, esc.sender, esc.reply_to)
     groups: tuple[Municipality | Vendor, ...] = (*registry.municipalities, *registry.vendors)
     return {e for g in groups for e in g.emails} | {p.email for p in people}
 
 
 def refusals(settings: Settings, registry: Registry) -> list[str]:
     """Reasons the daemon must not start with this configuration."""
+    return settings_refusals(settings) + placeholder_refusals(settings, registry)
+
+
+def placeholder_refusals(settings: Settings, registry: Registry) -> list[str]:
+    """In production: the placeholder (.example) addresses left in the registry, if any."""
+    if settings.env != "production":
+        return []
+    placeholders = sorted(e for e in all_addresses(registry) if is_placeholder(e))
+    if not placeholders:
+        return []
+    return [
+        f"DISPATCHER_ENV=production but {len(placeholders)} placeholder addresses "
+        f"(.example) remain in {settings.contacts_dir}, e.g. {placeholders[0]}; "
+        "run `dispatcher contacts check`"
+    ]
+
+
+def settings_refusals(settings: Settings) -> list[str]:
+    """Reasons in the settings alone: plaintext SMTP off this host, and in production
+    missing or development secrets and a loopback public URL."""
     problems = settings.smtp_problems()
     if settings.env != "production":
         return problems
-    placeholders = sorted(e for e in all_addresses(registry) if is_placeholder(e))
-    if placeholders:
-        problems.append(
-            f"DISPATCHER_ENV=production but {len(placeholders)} placeholder addresses "
-            f"(.example) remain in {settings.contacts_dir}, e.g. {placeholders[0]}; "
-            "run `dispatcher contacts check`"
-        )
     if settings.webhook_secret is None:
         problems.append("DISPATCHER_WEBHOOK_SECRET is not set: SDS's signals cannot be received")
     if settings.link_secret.get_secret_value() == DEVELOPMENT_LINK_SECRET:

@@ -14,6 +14,7 @@ from dispatcher.cli.context import console, fail, state
 from dispatcher.contacts.importer import Change, apply_import, plan_import
 from dispatcher.contacts.model import EojSystem, Municipality, Registry
 from dispatcher.contacts.registry import Problem, RegistryError, load_registry, scan_registry
+from dispatcher.contacts.scope import in_region
 
 contacts_app = typer.Typer(
     help="The contact registry: municipalities, EOJ vendors and escalation contacts.",
@@ -75,13 +76,6 @@ def list_municipalities(
             fail(f"no region matches {region!r}; regions: {', '.join(regions)}")
     shown = [m for m in municipalities if eoj is None or m.eoj is eoj]
     console.print(municipality_table(shown))
-
-
-def in_region(municipality: Municipality, region: str) -> bool:
-    wanted = region.strip()
-    if wanted.isdigit():
-        return municipality.region_code == int(wanted)
-    return wanted.casefold() in municipality.region_name.casefold()
 
 
 def count(municipalities: int) -> str:

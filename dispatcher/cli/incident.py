@@ -13,6 +13,8 @@ from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.render import show_decision, show_detail, show_list
 from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time, report_daemon
 from dispatcher.clock import SystemClock
+from dispatcher.contacts import scope as scopes
+from dispatcher.contacts.model import EojSystem, Registry
 from dispatcher.core.model import (
     Acknowledge,
     Cancel,
@@ -75,11 +77,45 @@ def trigger(
     hold: Annotated[
         bool, typer.Option("--hold", help="Do not tell the municipalities until `confirm`.")
     ] = False,
+    eoj: Annotated[
+        list[EojSystem] | None,
+        typer.Option(
+            case_sensitive=False,
+            help="Only municipalities on this EOJ system (repeatable); those whose system is "
+            "not registered are included.",
+        ),
+    ] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option(help="Only municipalities in this region: code or name (repeatable)."),
+    ] = None,
+    municipalities: Annotated[
+        str | None,
+        typer.Option(help="Only these municipality codes, comma-separated: 101,147,151."),
+    ] = None,
+    drill: Annotated[
+        bool,
+        typer.Option(
+            "--drill",
+            help="A drill (ØVELSE): mail goes only to the on-call pair and the drill list.",
+        ),
+    ] = False,
+    drill_municipalities: Annotated[
+        bool,
+        typer.Option(
+            "--drill-municipalities",
+            help="With --drill: also mail the municipalities and vendors (marked ØVELSE).",
+        ),
+    ] = False,
     actor: As = None,
 ) -> None:
-    """Open an incident and, unless held, mail all municipalities with the vendors in Cc."""
+    """Open an incident and, unless held, mail the municipalities with the vendors in Cc: all
+    of them, or only those --eoj, --region and --municipalities narrow it to."""
     cli = state(ctx)
+    if drill_municipalities and not drill:
+        fail("--drill-municipalities goes with --drill")
     runtime = open_runtime(ctx)
+    scope = _scope(runtime.registry, eoj or [], region or [], municipalities)
     event = Trigger(
         actor=actor_of(actor, cli.settings),
         summary=summary,
@@ -88,18 +124,52 @@ def trigger(
         guidance=_guidance(_read(guidance, guidance_file), cli.settings.templates_dir),
         down_since=parse_local_time("--down-since", down_since) if down_since else None,
         release=Release.AFTER_CONFIRM if hold else Release.IMMEDIATE,
+        drill=drill,
+        drill_municipalities=drill_municipalities,
+        scope=scope.codes if scope else (),
+        scope_label=scope.label if scope else "",
     )
     now = SystemClock().now()
     try:
         number, decision = service.trigger(runtime.dispatch, event, now)
     except (Rejected, TemplateError) as exc:
         fail(str(exc))
+    what = "drill (ØVELSE)" if drill else "incident"
     console.print(
-        f"Opened incident [bold]#{number}[/]: {escape(decision.incident.summary)}",
+        f"Opened {what} [bold]#{number}[/]: {escape(decision.incident.summary)}",
         highlight=False,
     )
     show_decision(decision, runtime.registry)
     report_daemon(runtime.engine, now)
+
+
+def _scope(
+    registry: Registry, eoj: list[EojSystem], regions: list[str], codes: str | None
+) -> scopes.Scope | None:
+    """The affected municipalities from the options, or a plain error naming the bad one."""
+    numbers = []
+    for part in (codes or "").split(","):
+        if not part.strip():
+            continue
+        if not part.strip().isdigit():
+            fail(f"--municipalities: {part.strip()!r} is not a municipality code (e.g. 101)")
+        numbers.append(int(part))
+    if codes is not None and not numbers:
+        fail("--municipalities names no code; give codes such as 101,147")
+    try:
+        scope = scopes.resolve(registry, eoj=eoj, regions=regions, codes=numbers)
+    except scopes.ScopeError as exc:
+        fail(str(exc))
+    if scope is not None:
+        console.print(
+            f"Scope: {len(scope.codes)} municipalities ({escape(scope.label)}).", highlight=False
+        )
+        if scope.unknown_eoj:
+            console.print(
+                f"[yellow]{len(scope.unknown_eoj)} of them are included because their EOJ "
+                "system is not registered[/] (`dispatcher contacts import` records it).",
+            )
+    return scope
 
 
 def _apply(

@@ -12,6 +12,7 @@ from dispatcher.cli.context import console
 from dispatcher.contacts.model import Registry
 from dispatcher.core.model import Decision
 from dispatcher.incidents.queries import IncidentDetail
+from dispatcher.outbox.enqueue import addressees, recipients
 from dispatcher.store.tables import DeliveryStatus, IncidentRow
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -31,11 +32,8 @@ def local(moment: datetime | None) -> str:
 
 def show_decision(decision: Decision, registry: Registry) -> None:
     for notice in decision.notices:
-        console.print(
-            f"Queued the {notice.kind} notice for {len(registry.municipalities)} municipalities "
-            f"and {len(registry.vendors)} vendor copies.",
-            highlight=False,
-        )
+        to = recipients(addressees(notice, registry, decision.incident))
+        console.print(f"Queued the {notice.kind} notice for {escape(to)}.", highlight=False)
     if decision.incident.next_update_at is not None:
         console.print(f"Next update due {local(decision.incident.next_update_at)}.")
 
@@ -46,10 +44,13 @@ def show_list(incidents: list[IncidentRow]) -> None:
         return
     table = Table("#", "status", "summary", "down since", "owner", "next update", "closed")
     for row in incidents:
+        marks = ("[bold]ØVELSE[/] " if row.drill else "") + (
+            f"[{escape(row.scope_label)}] " if row.scope_label else ""
+        )
         table.add_row(
             str(row.id),
             row.status,
-            escape(row.summary),
+            marks + escape(row.summary),
             local(row.down_since),
             escape(row.owner or "–"),
             local(row.next_update_at),
@@ -60,9 +61,11 @@ def show_list(incidents: list[IncidentRow]) -> None:
 
 def show_detail(detail: IncidentDetail, registry: Registry) -> None:
     row = detail.incident
-    console.print(
-        f"[bold]Incident #{row.id}[/] {row.status}: {escape(row.summary)}", highlight=False
-    )
+    what = "Drill (ØVELSE)" if row.drill else "Incident"
+    console.print(f"[bold]{what} #{row.id}[/] {row.status}: {escape(row.summary)}", highlight=False)
+    if row.scope_label:
+        count = len((row.scope or "").split(","))
+        console.print(f"Affects {count} municipalities: {escape(row.scope_label)}", highlight=False)
     console.print(
         f"Down since {local(row.down_since)} · owner {escape(row.owner or '–')} · "
         f"municipalities told {local(row.informed_at)} · next update {local(row.next_update_at)}"

@@ -33,7 +33,7 @@ def status(ctx: typer.Context) -> None:
     Exits 1 when no replica leads (nothing is being sent), so scripts can check it."""
     runtime = open_runtime(ctx)
     now = SystemClock().now()
-    replicas, lease, deliveries, oldest, open_incident = _read(runtime.engine)
+    replicas, lease, deliveries, oldest, open_incidents = _read(runtime.engine)
     leader = lease.holder if lease and lease.expires_at and lease.expires_at > now else None
     table = Table("replica", "host", "pid", "started", "last seen", "role", title="Replicas")
     for row in replicas:
@@ -57,10 +57,10 @@ def status(ctx: typer.Context) -> None:
     counts = ", ".join(f"{deliveries[s]} {s}" for s in DeliveryStatus)
     waited = f"; oldest pending {(now - oldest).total_seconds():.0f} s" if oldest else ""
     console.print(f"Deliveries: {counts}{waited}.", highlight=False)
-    if open_incident is not None:
+    for incident in open_incidents:
         console.print(
-            f"Open incident #{open_incident.id} ({open_incident.status}): "
-            f"{escape(open_incident.summary)}",
+            f"Open {'drill' if incident.drill else 'incident'} #{incident.id} "
+            f"({incident.status}): {escape(incident.summary)}",
             highlight=False,
         )
     if leader is None:
@@ -70,7 +70,7 @@ def status(ctx: typer.Context) -> None:
 def _read(
     engine: Engine,
 ) -> tuple[
-    list[ReplicaRow], LeaderLeaseRow | None, Counter[str], datetime | None, IncidentRow | None
+    list[ReplicaRow], LeaderLeaseRow | None, Counter[str], datetime | None, list[IncidentRow]
 ]:
     with transaction(engine) as session:
         replicas = list(session.scalars(select(ReplicaRow).order_by(col(ReplicaRow.started_at))))
@@ -87,7 +87,11 @@ def _read(
                 col(DeliveryRow.status) == DeliveryStatus.PENDING
             )
         )
-        open_incident = session.scalar(
-            select(IncidentRow).where(col(IncidentRow.open_key).is_not(None))
+        open_incidents = list(
+            session.scalars(
+                select(IncidentRow)
+                .where(col(IncidentRow.open_key).is_not(None))
+                .order_by(col(IncidentRow.drill), col(IncidentRow.id))
+            )
         )
-    return replicas, lease, deliveries, oldest, open_incident
+    return replicas, lease, deliveries, oldest, open_incidents

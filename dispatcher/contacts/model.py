@@ -57,6 +57,15 @@ class Escalation:
     fallback: tuple[Person, ...]
     sender: Person
     reply_to: Person
+    # Who besides the on-call staff receives a drill's notices (role `drill`, optional).
+    drill: tuple[Person, ...] = ()
+
+    @property
+    def drill_staff(self) -> tuple[Person, ...]:
+        """Everyone a drill's mail goes to by default: the on-call staff and the drill list,
+        each address once."""
+        unique = {p.email.lower(): p for p in (*self.oncall, *self.drill)}
+        return tuple(unique.values())
 
 
 @dataclass(frozen=True)

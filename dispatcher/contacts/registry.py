@@ -32,7 +32,7 @@ OFFICIAL_COLUMNS = ("code", "name", "region_code", "region_name")
 MUNICIPALITY_COLUMNS = ("code", "name", "eoj_system", "sor_gln", "emails")
 VENDOR_COLUMNS = ("key", "name", "system", "emails")
 ESCALATION_COLUMNS = ("role", "name", "email")
-ROLES = ("oncall", "fallback", "sender", "reply_to")
+ROLES = ("oncall", "fallback", "sender", "reply_to", "drill")
 VENDOR_KEY = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
@@ -279,7 +279,8 @@ def check_escalation(rows: Sequence[Row], check: FileCheck) -> Escalation | None
     if check.errors != before:
         return None
     oncall, fallback = tuple(people["oncall"]), tuple(people["fallback"])
-    return Escalation(oncall, fallback, people["sender"][0], people["reply_to"][0])
+    sender, reply_to = people["sender"][0], people["reply_to"][0]
+    return Escalation(oncall, fallback, sender, reply_to, drill=tuple(people["drill"]))
 
 
 def scan_registry(

@@ -15,6 +15,7 @@ from dispatcher.core.cadence import next_update_after
 from dispatcher.core.closing import cancel, resolve
 from dispatcher.core.escalation import first_page, inform, stop_paging, tick
 from dispatcher.core.model import (
+    SYSTEM_ACTOR,
     Acknowledge,
     Audience,
     Cancel,
@@ -61,8 +62,14 @@ def open_incident(trigger: Trigger, now: datetime, policy: Policy) -> Decision:
         release=trigger.release,
         source=trigger.source,
         severity=_severity(trigger.severity),
+        drill=trigger.drill,
+        drill_municipalities=trigger.drill and trigger.drill_municipalities,
+        scope=tuple(sorted(set(trigger.scope))),
+        scope_label=clean_text("scope", trigger.scope_label, single_line=True),
     )
-    opened = Decision(incident, (Record("triggered", trigger.actor, summary),))
+    if incident.scoped and not incident.scope_label:
+        raise Rejected("a scoped incident needs a label that says which municipalities it hits")
+    opened = Decision(incident, (Record("triggered", trigger.actor, summary), *_marks(incident)))
     if trigger.source is Source.SDS:
         opened += first_page(incident, now, policy)
     if trigger.release is Release.IMMEDIATE:
@@ -75,6 +82,22 @@ def open_incident(trigger: Trigger, now: datetime, policy: Policy) -> Decision:
         opened.incident, vendors_alerted=True, failsafe_at=now + policy.failsafe_after
     )
     return Decision(waiting, (*opened.effects, alert))
+
+
+def _marks(incident: Incident) -> tuple[Record, ...]:
+    """Timeline entries that say what kind of incident this is, when it is not the usual."""
+    marks = []
+    if incident.drill:
+        reach = (
+            "municipalities and vendors"
+            if incident.drill_municipalities
+            else "the on-call staff and the drill list only"
+        )
+        marks.append(Record("drill", SYSTEM_ACTOR, f"drill (ØVELSE): mail goes to {reach}"))
+    if incident.scoped:
+        text = f"affects {len(incident.scope)} municipalities: {incident.scope_label}"
+        marks.append(Record("scope", SYSTEM_ACTOR, text))
+    return tuple(marks)
 
 
 def decide(incident: Incident, event: Event, now: datetime, policy: Policy) -> Decision:

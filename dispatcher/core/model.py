@@ -91,6 +91,15 @@ class Incident:
     fmk_up_since: datetime | None = None
     all_clear_at: datetime | None = None
     closed_at: datetime | None = None
+    drill: bool = False
+    drill_municipalities: bool = False
+    scope: tuple[int, ...] = ()
+    scope_label: str = ""
+
+    @property
+    def scoped(self) -> bool:
+        """Whether only some municipalities are affected (`scope` names them)."""
+        return bool(self.scope)
 
     @property
     def municipalities_informed(self) -> bool:
@@ -115,6 +124,13 @@ class Trigger:
     release: Release = Release.IMMEDIATE
     source: Source = Source.CLI
     severity: str = "down"
+    # A drill (ØVELSE): by default its mail goes to the drill staff only, not to the
+    # municipalities and vendors; `drill_municipalities` sends it to them too.
+    drill: bool = False
+    drill_municipalities: bool = False
+    # The affected municipalities' codes (empty: all) and what they have in common.
+    scope: tuple[int, ...] = ()
+    scope_label: str = ""
 
 
 @dataclass(frozen=True)

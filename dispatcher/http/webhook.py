@@ -31,10 +31,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from dispatcher.contacts.scope import ScopeError
 from dispatcher.http.deps import services
 from dispatcher.signals.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from dispatcher.signals.model import SignalConflict
-from dispatcher.signals.schema import SdsSignalIn, problems
+from dispatcher.signals.model import Signal, SignalConflict
+from dispatcher.signals.schema import SdsSignalIn, problems, published_schema
 from dispatcher.signals.service import receive_signal
 
 log = structlog.get_logger(__name__)
@@ -97,8 +98,7 @@ def _reject(status_code: int, error: str, detail: str, **kw: Any) -> NoReturn:
     raise Rejection(status_code, error, detail, **kw)
 
 
-_SIGNAL_SCHEMA = SdsSignalIn.model_json_schema()
-assert "$defs" not in _SIGNAL_SCHEMA, "inline the definitions before publishing the schema"
+_SIGNAL_SCHEMA = published_schema()
 
 _OPENAPI_EXTRA: dict[str, Any] = {
     "parameters": [
@@ -197,7 +197,7 @@ async def receive(request: Request) -> JSONResponse:
     client = request.client.host if request.client else None
     now = http.clock.now()
     try:
-        body, signal_in = await _authentic_signal(request, now)
+        body, signal = await _authentic_signal(request, now)
     except Rejection as rejection:
         log.warning(
             "sds_signal.rejected",
@@ -209,7 +209,6 @@ async def receive(request: Request) -> JSONResponse:
         )
         return rejection.response()
 
-    signal = signal_in.to_signal()
     try:
         outcome = await run_in_threadpool(
             receive_signal,
@@ -254,7 +253,7 @@ async def receive(request: Request) -> JSONResponse:
     return JSONResponse(outcome.body, outcome.status_code)
 
 
-async def _authentic_signal(request: Request, now: datetime) -> tuple[bytes, SdsSignalIn]:
+async def _authentic_signal(request: Request, now: datetime) -> tuple[bytes, Signal]:
     """The raw body and the signal in it, or a `Rejection` for the first check that fails."""
     http = services(request)
     settings = http.runtime.settings
@@ -304,7 +303,11 @@ async def _authentic_signal(request: Request, now: datetime) -> tuple[bytes, Sds
             event_id=event_id,
             problems=found,
         )
-    return body, signal_in
+    try:
+        return body, signal_in.to_signal(http.runtime.registry)
+    except ScopeError as exc:
+        problem = {"field": "scope", "problem": str(exc)}
+        _reject(422, "invalid_signal", f"scope: {exc}", event_id=event_id, problems=[problem])
 
 
 def _too_large(limit: int) -> NoReturn:

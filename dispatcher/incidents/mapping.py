@@ -10,6 +10,12 @@ from dispatcher.store.tables import IncidentRow
 
 _STATE_FIELDS = tuple(f.name for f in fields(Incident))
 OPEN_KEY = "FMK"
+DRILL_OPEN_KEY = "DRILL"
+
+
+def open_key(*, drill: bool) -> str:
+    """The unique key an open incident holds: one real outage and one drill at a time."""
+    return DRILL_OPEN_KEY if drill else OPEN_KEY
 
 
 def to_core(row: IncidentRow) -> Incident:
@@ -17,6 +23,8 @@ def to_core(row: IncidentRow) -> Incident:
     values["status"] = Status(row.status)
     values["release"] = Release(row.release)
     values["source"] = Source(row.source)
+    values["scope"] = tuple(int(code) for code in row.scope.split(",")) if row.scope else ()
+    values["scope_label"] = row.scope_label or ""
     return Incident(**values)
 
 
@@ -24,7 +32,9 @@ def _columns(incident: Incident) -> dict[str, Any]:
     values = {name: getattr(incident, name) for name in _STATE_FIELDS}
     for name in ("status", "release", "source"):
         values[name] = str(values[name])
-    values["open_key"] = OPEN_KEY if incident.status.is_open else None
+    values["scope"] = ",".join(str(code) for code in incident.scope) or None
+    values["scope_label"] = incident.scope_label or None
+    values["open_key"] = open_key(drill=incident.drill) if incident.status.is_open else None
     return values
 
 

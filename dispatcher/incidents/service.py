@@ -19,7 +19,7 @@ from dispatcher.config import DEVELOPMENT_LINK_SECRET
 from dispatcher.contacts.model import Registry
 from dispatcher.core.lifecycle import decide, open_incident
 from dispatcher.core.model import Decision, Event, Notify, Policy, Record, Rejected, Tick, Trigger
-from dispatcher.incidents.mapping import new_row, to_core, write_state
+from dispatcher.incidents.mapping import new_row, open_key, to_core, write_state
 from dispatcher.links import ack_url, make_ack_token
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.outbox.enqueue import enqueue_notice
@@ -34,13 +34,15 @@ class UnknownIncident(Rejected):
 
 
 class AlreadyOpen(Rejected):
-    """An FMK incident is open already; there is never a second one."""
+    """An FMK incident (or drill) is open already; there is never a second one."""
 
-    def __init__(self, incident_id: int | None) -> None:
+    def __init__(self, incident_id: int | None, *, drill: bool = False) -> None:
         which = f"#{incident_id}" if incident_id is not None else "another"
-        super().__init__(
-            f"FMK incident {which} is already open: update it instead of opening a second"
-        )
+        if drill:
+            message = f"drill {which} is still open: resolve or cancel it before the next drill"
+        else:
+            message = f"FMK incident {which} is already open: update it instead of opening a second"
+        super().__init__(message)
         self.incident_id = incident_id
 
 
@@ -64,17 +66,18 @@ def trigger(d: Dispatch, event: Trigger, now: datetime) -> tuple[int, Decision]:
 
 
 def open_in(session: Session, d: Dispatch, event: Trigger, now: datetime) -> tuple[int, Decision]:
-    """`trigger` inside the caller's transaction. Refused while an FMK incident is open."""
+    """`trigger` inside the caller's transaction. Refused while an FMK incident is open (or,
+    for a drill, while a drill is open: a drill and a real outage may run side by side)."""
     decision = open_incident(event, now, d.policy)
-    current = open_incident_id(session)
+    current = open_incident_id(session, drill=event.drill)
     if current is not None:
-        raise AlreadyOpen(current)
+        raise AlreadyOpen(current, drill=event.drill)
     row = new_row(decision.incident, uid=str(uuid.uuid4()), opened_by=event.actor)
     session.add(row)
     try:
         session.flush()
     except IntegrityError as exc:  # another replica or command opened one just now
-        raise AlreadyOpen(None) from exc
+        raise AlreadyOpen(None, drill=event.drill) from exc
     _carry_out(session, d, row, decision, now)
     assert row.id is not None
     return row.id, decision
@@ -110,8 +113,10 @@ def apply_in(
     return decision
 
 
-def open_incident_id(session: Session) -> int | None:
-    return session.scalar(select(col(IncidentRow.id)).where(col(IncidentRow.open_key).is_not(None)))
+def open_incident_id(session: Session, *, drill: bool = False) -> int | None:
+    """The open FMK incident, or with `drill` the open drill."""
+    key = col(IncidentRow.open_key) == open_key(drill=drill)
+    return session.scalar(select(col(IncidentRow.id)).where(key))
 
 
 _DUE_COLUMNS = ("next_update_at", "next_page_at", "failsafe_at", "all_clear_at")
@@ -174,7 +179,7 @@ def _carry_out(
                 renderer=d.renderer,
                 ack_url=_ack_links(d, row.id, now),
             )
-            text = queued.describe(d.registry)
+            text = queued.describe()
             log.info(
                 "notice.queued",
                 incident_id=row.id,

@@ -50,6 +50,10 @@ class IncidentFacts:
     municipalities_informed: bool = False
     sent_without_ack: bool = False
     failsafe_at: datetime | None = None
+    drill: bool = False
+    scope_label: str = ""
+    # The official names of the affected municipalities; empty when all are affected.
+    affected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

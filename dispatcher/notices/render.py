@@ -21,6 +21,7 @@ from dispatcher.notices.timefmt import format_clock, format_duration, format_loc
 
 GUIDANCE_FILE = "guidance/standard.txt"
 SUBJECT_LIMIT = 150
+DRILL_PREFIX = "ØVELSE: "  # before the subject of every notice of a drill
 PARTS = ("subject.txt.j2", "body.txt.j2", "body.html.j2")
 HTML_SUFFIX = ".html.j2"
 log = structlog.get_logger(__name__)
@@ -135,8 +136,11 @@ class NoticeRenderer:
             ctx = replace(ctx, ack_url=None)
         subject, text, html = template_names(ctx.kind)
         variables = variables_for(ctx)
+        drill = ctx.incident is not None and ctx.incident.drill
         return RenderedNotice(
-            subject=single_line(self._render(subject, variables), SUBJECT_LIMIT),
+            subject=single_line(
+                (DRILL_PREFIX if drill else "") + self._render(subject, variables), SUBJECT_LIMIT
+            ),
             text=self._render(text, variables),
             html=self._render(html, variables),
         )

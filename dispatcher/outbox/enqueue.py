@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
+from dispatcher.contacts.scope import affected, vendors_for
 from dispatcher.core.model import Audience, Incident, Notify
 from dispatcher.notices.context import MUNICIPAL_KINDS, IncidentFacts, NoticeContext, NoticeKind
 from dispatcher.notices.info import describe
@@ -45,30 +46,47 @@ class Enqueued:
     notice: NoticeRow
     to: tuple[Addressee, ...]
 
-    def describe(self, registry: Registry) -> str:
+    def describe(self) -> str:
         """For the timeline: what was queued for whom."""
-        head = f"{self.notice.kind} notice #{self.notice.sequence} queued for "
-        groups = [a.recipient for a in self.to]
-        if any(isinstance(g, Municipality) for g in groups):
-            municipalities = sum(isinstance(g, Municipality) for g in groups)
-            vendors = sum(isinstance(g, Vendor) for g in groups)
-            return f"{head}{municipalities} municipalities, {vendors} vendor copies"
-        return head + ", ".join(addressee(g) for g in groups)
+        return f"{self.notice.kind} notice #{self.notice.sequence} queued for {recipients(self.to)}"
 
 
-def addressees(notify: Notify, registry: Registry) -> list[Addressee]:
-    vendors = [Addressee(v, _people(v)) for v in registry.vendors]
+def recipients(to: Sequence[Addressee]) -> str:
+    """Who the messages are for, in short: "98 municipalities, 3 vendor copies" or names."""
+    groups = [a.recipient for a in to]
+    if any(isinstance(g, Municipality) for g in groups):
+        municipalities = sum(isinstance(g, Municipality) for g in groups)
+        vendors = sum(isinstance(g, Vendor) for g in groups)
+        return f"{municipalities} municipalities, {vendors} vendor copies"
+    return ", ".join(addressee(g) for g in groups) or "nobody"
+
+
+def addressees(
+    notify: Notify, registry: Registry, incident: Incident | None = None
+) -> list[Addressee]:
+    """Who gets `notify`: the affected municipalities (each its own message, the vendors
+    concerned in Cc) and one copy per vendor concerned, or the people of the audience. A drill
+    goes to the drill staff alone unless it was opened to reach the municipalities too."""
+    if incident is not None and incident.drill and not incident.drill_municipalities:
+        return _persons(registry.escalation.drill_staff, notify.exclude)
+    codes = incident.scope if incident is not None else ()
+    concerned = vendors_for(registry, codes)
+    vendors = [Addressee(v, _people(v)) for v in concerned]
     match notify.audience:
         case Audience.MUNICIPALITIES:
-            cc = tuple(p for v in registry.vendors for p in _people(v))
-            return [Addressee(m, _people(m), cc) for m in registry.municipalities] + vendors
+            cc = tuple(p for v in concerned for p in _people(v))
+            return [Addressee(m, _people(m), cc) for m in affected(registry, codes)] + vendors
         case Audience.VENDORS:
             return vendors
         case Audience.ONCALL:
             people = registry.escalation.oncall
         case Audience.ESCALATION:
             people = (*registry.escalation.oncall, *registry.escalation.fallback)
-    excluded = (notify.exclude or "").lower()
+    return _persons(people, notify.exclude)
+
+
+def _persons(people: tuple[Person, ...], exclude: str | None) -> list[Addressee]:
+    excluded = (exclude or "").lower()
     unique = {p.email.lower(): p for p in people if p.email.lower() != excluded}
     return [Addressee(p, (p,)) for p in unique.values()]
 
@@ -77,7 +95,7 @@ def _people(group: Municipality | Vendor) -> tuple[Person, ...]:
     return tuple(Person(addressee(group), e) for e in group.emails)
 
 
-def facts(number: int, incident: Incident) -> IncidentFacts:
+def facts(number: int, incident: Incident, registry: Registry) -> IncidentFacts:
     return IncidentFacts(
         number=number,
         summary=incident.summary,
@@ -93,6 +111,11 @@ def facts(number: int, incident: Incident) -> IncidentFacts:
         municipalities_informed=incident.municipalities_informed,
         sent_without_ack=incident.sent_without_ack,
         failsafe_at=incident.failsafe_at,
+        drill=incident.drill,
+        scope_label=incident.scope_label,
+        affected=tuple(addressee(m) for m in affected(registry, incident.scope))
+        if incident.scoped
+        else (),
     )
 
 
@@ -111,13 +134,15 @@ def notice_context(
     title, message = describe(notify.info, number, notify.message)
     return NoticeContext(
         kind=notify.kind,
-        incident=facts(number, incident) if incident is not None and number is not None else None,
+        incident=facts(number, incident, registry)
+        if incident is not None and number is not None
+        else None,
         sequence=sequence,
         issued_at=now,
         next_update_at=incident.next_update_at if incident else None,
         message=message,
         recipient=recipient,
-        municipality_count=len(registry.municipalities),
+        municipality_count=len(affected(registry, incident.scope if incident else ())),
         contacts=registry.escalation,
         title=title,
         ack_url=ack_url,
@@ -161,7 +186,7 @@ def enqueue_notice(
     headers = {"X-FMK-Notice": str(notify.kind)}
     if incident_id is not None:
         headers["X-FMK-Incident"] = str(incident_id)
-    queued = addressees(notify, registry)
+    queued = addressees(notify, registry, incident)
     for to in queued:
         link = None
         if notify.kind is NoticeKind.PAGE and ack_url is not None:

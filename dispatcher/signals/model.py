@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from dispatcher.contacts.scope import Scope
+
 
 class SignalKind(StrEnum):
     OUTAGE = "outage"
@@ -28,6 +30,8 @@ class Signal:
     summary: str | None = None
     details: str = ""
     started_at: datetime | None = None
+    drill: bool = False  # about the open drill, not the real incident
+    scope: Scope | None = None  # an outage that hits only these municipalities
 
 
 @dataclass(frozen=True)

@@ -49,13 +49,14 @@ def route(
     guidance: str,
     release: Release,
 ) -> Route:
-    """An outage opens an incident only when none is open: there is never a second one."""
+    """An outage opens an incident only when none is open: there is never a second one.
+    `open_incident` is the open drill for a drill's signal, else the open FMK incident."""
     if signal.kind is SignalKind.HEARTBEAT:
         return Heartbeat()
     if open_incident is None:
         if signal.kind is SignalKind.OUTAGE:
             return OpenNew(_trigger(signal, now, guidance, release))
-        return Ignore("no FMK incident is open")
+        return Ignore("no drill is open" if signal.drill else "no FMK incident is open")
     match signal.kind:
         case SignalKind.OUTAGE:
             severity = str(signal.severity or "down")
@@ -78,4 +79,7 @@ def _trigger(signal: Signal, now: datetime, guidance: str, release: Release) -> 
         release=release,
         source=Source.SDS,
         severity=str(signal.severity or "down"),
+        drill=signal.drill,
+        scope=signal.scope.codes if signal.scope else (),
+        scope_label=signal.scope.label if signal.scope else "",
     )

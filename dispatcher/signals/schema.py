@@ -20,9 +20,12 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.config import JsonDict
 
+from dispatcher.contacts.model import EojSystem, Registry
+from dispatcher.contacts.scope import resolve
 from dispatcher.signals.model import Severity, Signal, SignalKind
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
@@ -60,6 +63,33 @@ _KIND_RULES: JsonDict = {
         },
     ]
 }
+
+
+class ScopeIn(BaseModel):
+    """The municipalities an outage hits, when not all: each list given narrows it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title="SdsScope")
+
+    eoj: list[Literal["nexus", "cura", "vitae", "other"]] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Only municipalities on these EOJ systems (and those whose system the "
+        "registry does not know).",
+    )
+    regions: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
+        default_factory=list,
+        max_length=5,
+        description="Region codes ('1084') or names ('Region Hovedstaden').",
+    )
+    municipalities: list[Annotated[int, Field(ge=100, le=999)]] = Field(
+        default_factory=list, max_length=98, description="Municipality codes (kommunekoder)."
+    )
+
+    @model_validator(mode="after")
+    def _narrows(self) -> ScopeIn:
+        if not (self.eoj or self.regions or self.municipalities):
+            raise ValueError("a scope needs eoj, regions or municipalities; omit it for all")
+        return self
 
 
 class SdsSignalIn(BaseModel):
@@ -104,6 +134,30 @@ class SdsSignalIn(BaseModel):
         default=None,
         description="When the problem began: ISO 8601 with a UTC offset or Z.",
     )
+    drill: bool = Field(
+        default=False,
+        description="A drill (ØVELSE): opens or concerns the open drill, never the real "
+        "incident; its mail goes to MedCom's drill staff only.",
+    )
+    scope: ScopeIn | None = Field(
+        default=None,
+        description="Outage only: the municipalities it hits, when not all 98. Used when the "
+        "signal opens an incident.",
+    )
+
+    @field_validator("drill")
+    @classmethod
+    def _drill_not_heartbeat(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("kind") == "heartbeat":
+            raise ValueError("a heartbeat cannot be a drill")
+        return value
+
+    @field_validator("scope")
+    @classmethod
+    def _scope_for_outage(cls, value: ScopeIn | None, info: ValidationInfo) -> ScopeIn | None:
+        if value is not None and info.data.get("kind") != "outage":
+            raise ValueError("only an outage can carry a scope")
+        return value
 
     @field_validator("severity")
     @classmethod
@@ -130,7 +184,17 @@ class SdsSignalIn(BaseModel):
             raise ValueError("an update needs details or a summary; both are empty")
         return value
 
-    def to_signal(self) -> Signal:
+    def to_signal(self, registry: Registry) -> Signal:
+        """The signal, its scope resolved against the registry (ScopeError if it names a
+        municipality or region the registry does not have)."""
+        scope = None
+        if self.scope is not None:
+            scope = resolve(
+                registry,
+                eoj=[EojSystem(s) for s in self.scope.eoj],
+                regions=self.scope.regions,
+                codes=self.scope.municipalities,
+            )
         return Signal(
             event_id=self.event_id,
             kind=SignalKind(self.kind),
@@ -138,7 +202,29 @@ class SdsSignalIn(BaseModel):
             summary=self.summary,
             details=self.details,
             started_at=self.started_at.astimezone(UTC) if self.started_at is not None else None,
+            drill=self.drill,
+            scope=scope,
         )
+
+
+def published_schema() -> dict[str, Any]:
+    """The JSON Schema of the body with its definitions inlined, for /openapi.json (which
+    keeps its own `components` and would not resolve this schema's `$defs`)."""
+    schema = SdsSignalIn.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
 
 
 FIELDS = tuple(SdsSignalIn.model_fields)

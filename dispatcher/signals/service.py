@@ -82,7 +82,7 @@ def _receive(
 def _route(
     session: Session, d: Dispatch, signal: Signal, now: datetime, settings: Settings
 ) -> tuple[SignalOutcome, int | None]:
-    current = open_incident_id(session)
+    current = open_incident_id(session, drill=signal.drill)
     incident = _load(session, current)
     step = route(
         signal,

@@ -35,8 +35,9 @@ class IncidentRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(unique=True, max_length=36)
-    # "FMK" while the incident is open, NULL once closed: a unique key that makes two open
-    # FMK incidents impossible, whichever replica or command tries to open the second.
+    # "FMK" while the incident is open ("DRILL" for a drill), NULL once closed: a unique key
+    # that makes two open FMK incidents impossible, whichever replica or command tries to open
+    # the second, while a drill never stands in a real outage's way.
     open_key: str | None = Field(default=None, max_length=20)
     status: str = Field(max_length=20, index=True)
     summary: str = Field(max_length=200)
@@ -64,6 +65,12 @@ class IncidentRow(SQLModel, table=True):
     fmk_up_since: datetime | None = _time(nullable=True)
     all_clear_at: datetime | None = _time(nullable=True)
     closed_at: datetime | None = _time(nullable=True)
+    # A drill (ØVELSE) is kept out of the status page and the metrics.
+    drill: bool = False
+    drill_municipalities: bool = False
+    # The affected municipalities' codes, comma-separated; NULL when all are affected.
+    scope: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    scope_label: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class TimelineRow(SQLModel, table=True):

@@ -36,7 +36,7 @@ NO_DAEMON = (
     "No daemon is running: the action is stored and its notices will be sent when "
     "`dispatcher serve` starts."
 )
-QUEUED_INITIAL = "Queued the initial notice for 98 municipalities and 3 vendor copies."
+QUEUED_INITIAL = "Queued the initial notice for 98 municipalities, 3 vendor copies."
 ODENSE = "fmk-beredskab@odense.kommune.example"
 ODENSE_REFUSAL = f"550 5.1.1 <{ODENSE}>: Recipient address rejected"
 
@@ -176,7 +176,7 @@ def test_update_sends_the_message_and_restarts_the_interval(cli: Cli) -> None:
     row = cli.incident(1)
     assert out.splitlines() == [
         "Incident #1 is now triggered.",
-        "Queued the update notice for 98 municipalities and 3 vendor copies.",
+        "Queued the update notice for 98 municipalities, 3 vendor copies.",
         f"Next update due {local(row.next_update_at)}.",
         NO_DAEMON,
     ]
@@ -200,7 +200,7 @@ def test_resolve_with_up_since_in_local_time(cli: Cli) -> None:
     )  # fmt: skip
     assert out.splitlines() == [
         "Incident #1 is now resolved.",
-        "Queued the all_clear notice for 98 municipalities and 3 vendor copies.",
+        "Queued the all_clear notice for 98 municipalities, 3 vendor copies.",
         NO_DAEMON,
     ]
     row = cli.incident(1)
@@ -217,7 +217,7 @@ def test_cancel_with_a_reason_sends_a_correction(cli: Cli) -> None:
     out = cli.ok("incident", "cancel", "1", "--reason", reason)
     assert out.splitlines()[:2] == [
         "Incident #1 is now cancelled.",
-        "Queued the correction notice for 98 municipalities and 3 vendor copies.",
+        "Queued the correction notice for 98 municipalities, 3 vendor copies.",
     ]
     assert cli.incident(1).status == "cancelled"
     assert [(n.kind, n.message) for n in cli.notices(1)] == [

@@ -315,7 +315,7 @@ REPLY_TO = "reply_to,MedCom,fmk@medcom.dk"
             [ONCALL, "pager,Someone,x@medcom.dk", FALLBACK, SENDER, REPLY_TO],
             [
                 "escalation.csv:3: unknown role 'pager'; "
-                "expected one of oncall, fallback, sender, reply_to"
+                "expected one of oncall, fallback, sender, reply_to, drill"
             ],
         ),
         (

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import structlog
 from pydantic import SecretStr
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlmodel import SQLModel
 
 import dispatcher.store.tables  # noqa: F401  (registers every table with SQLModel.metadata)
@@ -600,6 +600,72 @@ async def test_an_update_without_an_open_incident_changes_nothing_but_is_recorde
     assert row_counts(engine)["incident"] == 0
 
 
+# --- drills and scoped outages -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"scope": {"municipalities": [101, 999]}}, "scope", "unknown municipality code 999"),
+        ({"scope": {"regions": ["Skåne"]}}, "scope", "no region matches 'Skåne'"),
+        ({"scope": {}}, "scope", "a scope needs eoj, regions or municipalities"),
+        ({"scope": {"eoj": ["unknown"]}}, "scope.eoj.0", "'nexus', 'cura', 'vitae' or 'other'"),
+        ({"scope": {"kommuner": [101]}}, "scope.kommuner", "not a known field"),
+        ({"scope": {"municipalities": ["101"]}}, "scope.municipalities.0", "integer"),
+        ({"kind": "update", "scope": {"municipalities": [101]}}, "scope", "only an outage"),
+        ({"drill": "yes"}, "drill", "boolean"),
+    ],
+)
+async def test_bad_scopes_and_drills_name_the_field(
+    webhook: Webhook,
+    engine: Engine,
+    empty: dict[str, int],
+    changes: dict[str, Any],
+    field: str,
+    words: str,
+) -> None:
+    sent = await webhook.post({**OUTAGE, **changes})
+    body = assert_rejected(sent, engine, empty, 422, "invalid_signal", event_id=OUTAGE["event_id"])
+    problems = {p["field"]: p["problem"] for p in body["problems"]}
+    assert field in problems, problems
+    assert words in problems[field]
+
+
+async def test_a_heartbeat_cannot_be_a_drill(
+    webhook: Webhook, engine: Engine, empty: dict[str, int]
+) -> None:
+    sent = await webhook.post({**HEARTBEAT, "drill": True})
+    body = assert_rejected(sent, engine, empty, 422, "invalid_signal", event_id="sds-hb-0001")
+    assert body["problems"] == [{"field": "drill", "problem": "a heartbeat cannot be a drill"}]
+
+
+async def test_a_drill_signal_and_a_real_one_open_separate_incidents(
+    webhook: Webhook, engine: Engine
+) -> None:
+    drill = await webhook.post({**OUTAGE, "event_id": "sds-drill-1", "drill": True})
+    assert drill.json == {"action": "opened", "incident": 1}
+    real = await webhook.post(OUTAGE)
+    assert real.json == {"action": "opened", "incident": 2}
+    update = {"service": "FMK", "kind": "update", "details": "Øvelsen går videre.", "drill": True}
+    attached = await webhook.post({**update, "event_id": "sds-drill-2"})
+    assert attached.json == {"action": "attached", "incident": 1}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, drill, sds_note FROM incident ORDER BY id")).all()
+    assert [(r[0], bool(r[1]), r[2]) for r in rows] == [
+        (1, True, "Øvelsen går videre."),
+        (2, False, None),
+    ]
+
+
+async def test_a_scoped_outage_signal(webhook: Webhook, engine: Engine) -> None:
+    scope = {"regions": ["1084"], "municipalities": [101, 147, 561]}
+    sent = await webhook.post({**OUTAGE, "scope": scope})
+    assert sent.json == {"action": "opened", "incident": 1}
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT scope, scope_label FROM incident")).one()
+    assert tuple(row) == ("101,147", "Region Hovedstaden, udvalgte kommuner")
+
+
 # --- the contract ------------------------------------------------------------------------
 
 
@@ -616,7 +682,11 @@ async def test_openapi_documents_body_headers_and_responses(webhook: Webhook) ->
         "summary",
         "details",
         "started_at",
+        "drill",
+        "scope",
     }
+    scope = next(s for s in schema["properties"]["scope"]["anyOf"] if s.get("type") == "object")
+    assert set(scope["properties"]) == {"eoj", "regions", "municipalities"}
     assert operation["requestBody"]["required"] is True
     headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
     assert headers["X-SDS-Timestamp"]["required"] is True

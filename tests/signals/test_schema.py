@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from dispatcher.contacts.model import Registry
 from dispatcher.signals.model import Severity, Signal, SignalKind
-from dispatcher.signals.schema import EXAMPLE, SdsSignalIn, problems
+from dispatcher.signals.schema import EXAMPLE, SdsSignalIn, problems, published_schema
 
 OUTAGE: dict[str, Any] = {
     "event_id": "sds-fmk-20211231-0300-outage",
@@ -42,8 +45,8 @@ def without(*names: str) -> dict[str, Any]:
     return {k: v for k, v in OUTAGE.items() if k not in names}
 
 
-def test_a_full_outage_becomes_a_signal_with_the_start_in_utc() -> None:
-    assert parse(OUTAGE).to_signal() == Signal(
+def test_a_full_outage_becomes_a_signal_with_the_start_in_utc(registry: Registry) -> None:
+    assert parse(OUTAGE).to_signal(registry) == Signal(
         event_id="sds-fmk-20211231-0300-outage",
         kind=SignalKind.OUTAGE,
         severity=Severity.DOWN,
@@ -51,7 +54,7 @@ def test_a_full_outage_becomes_a_signal_with_the_start_in_utc() -> None:
         details="Alle kald fejler med timeout.",
         started_at=datetime(2021, 12, 31, 2, 55, tzinfo=UTC),
     )
-    started = parse(OUTAGE).to_signal().started_at
+    started = parse(OUTAGE).to_signal(registry).started_at
     assert started is not None
     assert started.utcoffset() is not None
     assert started.tzinfo is UTC
@@ -76,14 +79,14 @@ def test_the_published_example_is_valid() -> None:
         with_(summary="s" * 200, details="d" * 4000),
     ],
 )
-def test_valid_signals(payload: dict[str, Any]) -> None:
-    signal = parse(payload).to_signal()
+def test_valid_signals(payload: dict[str, Any], registry: Registry) -> None:
+    signal = parse(payload).to_signal(registry)
     assert signal.event_id == payload["event_id"]
     assert signal.kind == SignalKind(payload["kind"])
 
 
-def test_defaults_for_the_optional_fields() -> None:
-    signal = parse({"event_id": "hb-1", "service": "FMK", "kind": "heartbeat"}).to_signal()
+def test_defaults_for_the_optional_fields(registry: Registry) -> None:
+    signal = parse({"event_id": "hb-1", "service": "FMK", "kind": "heartbeat"}).to_signal(registry)
     assert (signal.severity, signal.summary, signal.details, signal.started_at) == (
         None,
         None,
@@ -217,7 +220,7 @@ def test_long_inputs_are_not_echoed_in_the_problem() -> None:
 
 
 def test_the_json_schema_describes_the_contract() -> None:
-    schema = SdsSignalIn.model_json_schema()
+    schema = published_schema()
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == {"event_id", "service", "kind"}
     outage, update = schema["allOf"]
@@ -227,3 +230,15 @@ def test_the_json_schema_describes_the_contract() -> None:
     assert schema["properties"]["event_id"]["pattern"] == "^[A-Za-z0-9._:-]+$"
     assert schema["properties"]["started_at"]["anyOf"][0]["format"] == "date-time"
     assert "$defs" not in schema
+
+
+def test_every_json_example_in_the_sds_guide_is_a_valid_signal(registry: Registry) -> None:
+    guide = Path(__file__).resolve().parents[2] / "docs" / "sds-integration.md"
+    bodies = re.findall(r"```json\n(.*?)\n```", guide.read_text(encoding="utf-8"), re.DOTALL)
+    signals = [body for body in bodies if '"service": "FMK"' in body]
+    assert len(signals) >= 5
+    for body in signals:
+        signal = parse(body).to_signal(registry)
+        if signal.scope is not None:
+            assert signal.drill
+            assert signal.scope.label == "kommuner med Cura"
