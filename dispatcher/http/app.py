@@ -1,4 +1,5 @@
-"""The HTTP app served by `dispatcher serve`: SDS's webhook, acknowledgement links, health."""
+"""The HTTP app served by `dispatcher serve`: SDS's webhook, acknowledgement links, health, and
+the municipalities' status page."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import FastAPI
 
 from dispatcher import __version__
 from dispatcher.clock import Clock
-from dispatcher.http import ack, health, webhook
+from dispatcher.http import ack, health, status, webhook
 from dispatcher.http.deps import HttpServices
 from dispatcher.runtime import Runtime
 
@@ -25,4 +26,5 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ack.router)
     app.include_router(webhook.router)
+    app.include_router(status.router)
     return app

@@ -1,0 +1,73 @@
+"""The Danish words of the status page: headlines and what each municipal notice said.
+
+The page does not quote the mails (they greet one municipality and name MedCom's on-call
+staff); it says what they said from the incident's own text and each notice's message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dispatcher.notices.context import NoticeKind
+from dispatcher.notices.timefmt import format_local
+
+DEGRADED = "degraded"
+NO_NEWS = "Der er ingen nye oplysninger; FMK er fortsat nede."
+NO_IMPACT = (
+    "Vi undersøger stadig, hvad nedbruddet betyder for jer. Vi skriver, så snart vi ved mere."
+)
+NO_GUIDANCE = "Følg jeres egen nødprocedure for nedbrud i FMK."
+
+
+def fmk_state(severity: str) -> str:
+    """ "er nede" or, for a partial outage, "virker kun delvist"."""
+    return "virker kun delvist" if severity == DEGRADED else "er nede"
+
+
+def notice_title(kind: NoticeKind, number: int, severity: str) -> str:
+    """What the notice was, as its mail's subject says it; `number` counts from 1 among the
+    incident's municipal notices (the first update is number 2: "Opdatering 1")."""
+    match kind:
+        case NoticeKind.INITIAL:
+            return f"Meddelelse om nedbrud: FMK {fmk_state(severity)}"
+        case NoticeKind.UPDATE:
+            still = "virker fortsat kun delvist" if severity == DEGRADED else "er fortsat nede"
+            return f"Opdatering {number - 1}: FMK {still}"
+        case NoticeKind.ALL_CLEAR:
+            return "Løst: FMK kører igen"
+        case _:
+            return "Rettelse: FMK er ikke nede"
+
+
+def notice_paragraphs(
+    kind: NoticeKind,
+    message: str | None,
+    *,
+    summary: str,
+    severity: str,
+    closed_at: datetime | None,
+) -> tuple[str, ...]:
+    """The notice's news in plain-text paragraphs (line breaks kept within each)."""
+    note = (message or "").strip()
+    match kind:
+        case NoticeKind.INITIAL:
+            said = [f"FMK {fmk_state(severity)}: {summary}"]
+        case NoticeKind.UPDATE:
+            said = [note or NO_NEWS]
+            note = ""
+        case NoticeKind.ALL_CLEAR:
+            since = f" siden {format_local(closed_at)}" if closed_at is not None else ""
+            said = [f"FMK har kørt igen{since}. Nødproceduren er slut."]
+        case _:
+            said = [
+                "Meddelelsen om nedbrud var sendt ved en fejl: FMK er ikke nede, "
+                "og I kan bruge FMK som normalt."
+            ]
+    if note:
+        said.append(note)
+    return tuple(_paragraphs("\n\n".join(said)))
+
+
+def _paragraphs(text: str) -> list[str]:
+    blocks = (block.strip() for block in text.replace("\r\n", "\n").split("\n\n"))
+    return [block for block in blocks if block]
