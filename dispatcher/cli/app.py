@@ -11,6 +11,7 @@ from dispatcher import logs
 from dispatcher.cli.contacts import contacts_app
 from dispatcher.cli.context import CliState
 from dispatcher.cli.db import db_app
+from dispatcher.cli.demo import demo
 from dispatcher.cli.doctor import doctor
 from dispatcher.cli.incident import incident_app
 from dispatcher.cli.serve import mailcatcher, serve
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.command()(serve)
 app.command()(status)
 app.command()(mailcatcher)
+app.command()(demo)
 app.command()(doctor)
 
 
