@@ -73,10 +73,12 @@ def summarize(
     with transaction(engine) as session:
         incident = session.get(IncidentRow, incident_id)
         assert incident is not None, f"incident #{incident_id} is in the database"
-        informed = session.execute(
+        sent = col(DeliveryRow.status) == DeliveryStatus.SENT
+        count, last, undelivered = session.execute(
             select(
-                func.count(func.distinct(col(MessageRow.audience))),
-                func.max(col(DeliveryRow.finished_at)),
+                func.count(func.distinct(case((sent, col(MessageRow.audience))))),
+                func.max(case((sent, col(DeliveryRow.finished_at)))),
+                func.count(case((~sent, col(DeliveryRow.id)))),
             )
             .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
             .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
@@ -84,21 +86,8 @@ def summarize(
                 col(NoticeRow.incident_id) == incident_id,
                 col(NoticeRow.kind) == "initial",
                 col(MessageRow.audience).startswith("kommune-"),
-                col(DeliveryRow.status) == DeliveryStatus.SENT,
             )
         ).one()
-        undelivered = session.scalar(
-            select(func.count(col(DeliveryRow.id)))
-            .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
-            .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
-            .where(
-                col(NoticeRow.incident_id) == incident_id,
-                col(NoticeRow.kind) == "initial",
-                col(MessageRow.audience).startswith("kommune-"),
-                col(DeliveryRow.status) != DeliveryStatus.SENT,
-            )
-        )
-    count, last = informed
     complete = count == municipalities and not undelivered
     return Summary(
         kinds=totals(engine),

@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,8 +27,8 @@ from dispatcher.notices.render import NoticeRenderer
 from dispatcher.runtime import Runtime
 from tests.support.clock import FakeClock
 from tests.support.databases import SqliteDatabases
+from tests.support.registry import few_municipalities
 
-FEW = (101, 147, 461, 751, 825)  # København, Frederiksberg, Odense, Aarhus, Læsø
 CHROMIUM_TIMEOUT = 60
 
 
@@ -44,8 +44,7 @@ def runtime(
     settings: Settings, engine: Engine, registry: Registry, renderer: NoticeRenderer
 ) -> Runtime:
     """A few municipalities instead of 98, so that each notice renders quickly."""
-    few = tuple(m for m in registry.municipalities if m.code in FEW)
-    return Runtime(settings, engine, replace(registry, municipalities=few), renderer)
+    return Runtime(settings, engine, few_municipalities(registry), renderer)
 
 
 @pytest.fixture

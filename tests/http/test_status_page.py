@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from html import unescape
 from itertools import pairwise
@@ -35,11 +35,11 @@ from dispatcher.runtime import Runtime, all_addresses
 from tests.conftest import TEMPLATES
 from tests.support.clock import FakeClock
 from tests.support.incidents import fmk_down
+from tests.support.registry import few_municipalities
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DUTY = "vagt@medcom.dk"
 HOUR = timedelta(hours=1)
-FEW = (101, 147, 461, 751, 825)  # København, Frederiksberg, Odense, Aarhus, Læsø
 NEWS = "SDS har fundet fejlen i en database.\nDriftsleverandøren genstarter den nu."
 
 
@@ -92,8 +92,7 @@ def runtime(
     settings: Settings, engine: Engine, registry: Registry, renderer: NoticeRenderer
 ) -> Runtime:
     """The app with a few municipalities instead of 98, so that each notice renders quickly."""
-    few = tuple(m for m in registry.municipalities if m.code in FEW)
-    return Runtime(settings, engine, replace(registry, municipalities=few), renderer)
+    return Runtime(settings, engine, few_municipalities(registry), renderer)
 
 
 @pytest.fixture
