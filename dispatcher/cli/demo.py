@@ -13,6 +13,7 @@ from dispatcher.cli.runtime import build_or_fail
 from dispatcher.demo import workspace
 from dispatcher.demo.clock import DemoClock
 from dispatcher.demo.run import play
+from dispatcher.demo.scenario import LENGTH
 from dispatcher.demo.stage import DemoFailed
 from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, MailCatcher, free_port
 
@@ -60,7 +61,7 @@ def demo(
         )
         try:
             with catcher:
-                asyncio.run(play(runtime, DemoClock(), catcher, console, serve=serve))
+                asyncio.run(play(runtime, DemoClock(behind=LENGTH), catcher, console, serve=serve))
         except DemoFailed as exc:
             fail(f"the demo failed: {exc} (see {workspace.LOG})")
         finally:

@@ -12,15 +12,17 @@ class BackwardsJump(ValueError):
 
 
 class DemoClock:
-    """Starts at the wall clock's time and runs at its pace; `jump_to` moves it forward at once.
+    """Starts `behind` the wall clock and runs at its pace; `jump_to` moves it forward at once.
 
     Between jumps the seconds pass as they really do, so what the daemon records while it works
-    (sends, acknowledgements) gets plausible times; the jumps skip the waits of the plan.
+    (sends, acknowledgements) gets plausible times; the jumps skip the waits of the plan. A
+    demo that starts as far behind as its plan is long ends at about the real time, so the
+    database it leaves shows a recent outage, not one in the future.
     """
 
-    def __init__(self, wall: Clock | None = None) -> None:
+    def __init__(self, wall: Clock | None = None, *, behind: timedelta = timedelta(0)) -> None:
         self._wall = wall or SystemClock()
-        self._offset = timedelta(0)
+        self._offset = -behind
 
     def now(self) -> datetime:
         return self._wall.now() + self._offset

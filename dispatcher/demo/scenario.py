@@ -23,6 +23,10 @@ from dispatcher.store.db import transaction
 from dispatcher.store.tables import IncidentRow
 
 MINUTE = timedelta(minutes=1)
+# How long the plan takes on the demo clock: the all-clear falls due 15 minutes after SDS's
+# recovery, which comes 35 minutes after the second update, itself 4 h after the initial
+# notice at 24 minutes (a test checks the all-clear lands close to the real time).
+LENGTH = timedelta(hours=5, minutes=15)
 
 OUTAGE = {
     "severity": "down",

@@ -34,3 +34,11 @@ class TestDemoClock:
         with pytest.raises(BackwardsJump, match="only moves forward"):
             clock.jump_to(NEW_YEARS_EVE_0300)
         assert clock.now() == NEW_YEARS_EVE_0300 + timedelta(hours=1)
+
+    def test_it_can_start_behind_the_wall_clock(self) -> None:
+        wall = FakeClock()
+        clock = DemoClock(wall, behind=timedelta(hours=5))
+        assert clock.now() == NEW_YEARS_EVE_0300 - timedelta(hours=5)
+        clock.jump_to(NEW_YEARS_EVE_0300)
+        wall.advance(timedelta(seconds=1))
+        assert clock.now() == NEW_YEARS_EVE_0300 + timedelta(seconds=1)

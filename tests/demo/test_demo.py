@@ -11,7 +11,9 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -112,6 +114,14 @@ class TestTheRun:
     def test_the_old_messages_were_removed_and_it_says_so(self, run: Run) -> None:
         assert "Removed 1 old messages from var/mail/" in run.stdout
         assert all("left over" not in str(m.message["Subject"]) for m in run.mail)
+
+    def test_the_plan_ends_at_about_the_real_time(self, run: Run) -> None:
+        """The demo clock starts as far behind as the plan is long: the database it leaves
+        shows a recent outage, not one hours in the future."""
+        [last] = [m for m in run.mail if m.message["X-FMK-Notice"] == "all_clear"][-1:]
+        sent = parsedate_to_datetime(str(last.message["Date"]))
+        written = datetime.fromtimestamp(last.path.stat().st_mtime, UTC)
+        assert abs(sent - written) < timedelta(minutes=10)
 
     def test_each_step_is_shown_with_its_simulated_time(self, run: Run) -> None:
         lines = [line for line in run.stdout.splitlines() if "paged" in line]
