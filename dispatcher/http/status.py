@@ -6,6 +6,7 @@
   no such public incident; a drill or an incident whose notice is held counts as none);
 - `GET /`: a redirect to `/status`.
 
+Each also answers HEAD (uptime monitors use it), with the headers GET would send.
 Responses carry `Cache-Control: no-cache` and a strong ETag of the body, so a client
 revalidates every time and gets a 304 while nothing has changed. Handlers are plain `def`:
 their database work runs in the threadpool. What is shown is decided in `dispatcher.status`.
@@ -44,7 +45,7 @@ def root() -> RedirectResponse:
     return RedirectResponse("/status", status_code=302)
 
 
-@router.get("/status")
+@router.api_route("/status", methods=["GET", "HEAD"])
 def status_page(request: Request) -> Response:
     svc = services(request)
     view = queries.status_view(svc.runtime.engine, svc.runtime.registry, svc.clock.now())
@@ -52,14 +53,14 @@ def status_page(request: Request) -> Response:
     return _respond(request, html.encode(), HTML)
 
 
-@router.get("/status.json")
+@router.api_route("/status.json", methods=["GET", "HEAD"])
 def status_json(request: Request) -> Response:
     svc = services(request)
     view = queries.status_view(svc.runtime.engine, svc.runtime.registry, svc.clock.now())
     return _json(request, status_document(view, _base(svc)))
 
 
-@router.get("/status.atom")
+@router.api_route("/status.atom", methods=["GET", "HEAD"])
 def status_atom(request: Request) -> Response:
     svc = services(request)
     now = svc.clock.now()
@@ -71,7 +72,7 @@ def status_atom(request: Request) -> Response:
     return _respond(request, body, feed.CONTENT_TYPE)
 
 
-@router.get("/status/incidents/{number}")
+@router.api_route("/status/incidents/{number}", methods=["GET", "HEAD"])
 def incident_page(number: str, request: Request) -> Response:
     """Public incident `number` with all its notices; anything else is the Danish 404."""
     svc = services(request)

@@ -417,6 +417,16 @@ class TestCaching:
         assert changed.status_code == 200
         assert changed.headers["etag"] != etag
 
+    @pytest.mark.parametrize("path", ["/status", "/status.json", "/status.atom"])
+    async def test_head_answers_like_get(self, page: Page, path: str) -> None:
+        """Uptime monitors ask with HEAD: the same status and headers, no body."""
+        got = await page.get(path)
+        head = await page.client.head(path)
+        assert head.status_code == 200
+        assert head.headers["etag"] == got.headers["etag"]
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.content == b""
+
 
 class TestMarkup:
     """The pages have no script, are Danish, fit a phone, and keep their colours readable."""
