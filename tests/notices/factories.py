@@ -55,6 +55,7 @@ def make_context(
     issued_after: timedelta = timedelta(minutes=20),
     resolved_after: timedelta | None = None,
     next_update_at: datetime | None = None,
+    severity: str = "down",
 ) -> NoticeContext:
     issued_at = down_since + issued_after
     return NoticeContext(
@@ -67,6 +68,7 @@ def make_context(
             guidance=guidance,
             down_since=down_since,
             resolved_at=down_since + resolved_after if resolved_after is not None else None,
+            severity=severity,
         ),
         sequence=3 if kind is NoticeKind.UPDATE else 1,
         issued_at=issued_at,

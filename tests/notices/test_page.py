@@ -21,6 +21,7 @@ from tests.notices.factories import (
     ESCALATION,
     IBEN,
     VENDOR,
+    make_context,
     make_escalation_context,
 )
 
@@ -192,6 +193,33 @@ def test_page_failsafe_after_midnight_has_the_date(notice_renderer: NoticeRender
     )
     text = notice_renderer.render(context).text
     assert "Kommunerne får automatisk besked lørdag 1. januar 2022 kl. 00:20, hvis" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject", "said"),
+    [
+        (
+            NoticeKind.INITIAL,
+            "[FMK-nedbrud #12] FMK virker kun delvist: Medicinkortet kan ikke åbnes",
+            "FMK har kun virket delvist siden fredag 31. december 2021 kl. 03:00.",
+        ),
+        (
+            NoticeKind.UPDATE,
+            "[FMK-nedbrud #12] Opdatering 2: FMK virker fortsat kun delvist",
+            "Der er ingen nye oplysninger; FMK virker fortsat kun delvist.",
+        ),
+    ],
+)
+def test_degraded_wording_to_the_municipalities(
+    notice_renderer: NoticeRenderer, kind: NoticeKind, subject: str, said: str
+) -> None:
+    """A partial outage is not called "nede" in what the municipalities read."""
+    notice = notice_renderer.render(make_context(kind, severity="degraded"))
+    assert notice.subject == subject
+    assert said in notice.text
+    assert said in notice.html
+    assert "Sådan gør I, mens FMK kun virker delvist" in notice.text
+    assert "er nede" not in notice.subject + notice.text + notice.html
 
 
 def test_degraded_wording(notice_renderer: NoticeRenderer) -> None:
