@@ -99,6 +99,11 @@ class IncidentView:
         return "Løst" if self.status is Status.RESOLVED else "Fejlmelding – FMK var ikke nede"
 
     @property
+    def guidance_heading(self) -> str:
+        """ "Sådan gør I, mens FMK er nede" (or "kun virker delvist")."""
+        return f"Sådan gør I, {wording.while_down(self.severity)}"
+
+    @property
     def updated_at(self) -> Moment:
         """When the municipalities last heard of it."""
         return self.notices[-1].sent_at if self.notices else self.down_since

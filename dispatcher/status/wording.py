@@ -12,7 +12,6 @@ from dispatcher.notices.context import NoticeKind
 from dispatcher.notices.timefmt import format_local
 
 DEGRADED = "degraded"
-NO_NEWS = "Der er ingen nye oplysninger; FMK er fortsat nede."
 NO_IMPACT = (
     "Vi undersøger stadig, hvad nedbruddet betyder for jer. Vi skriver, så snart vi ved mere."
 )
@@ -24,6 +23,16 @@ def fmk_state(severity: str) -> str:
     return "virker kun delvist" if severity == DEGRADED else "er nede"
 
 
+def fmk_still(severity: str) -> str:
+    """ "er fortsat nede" or, for a partial outage, "virker fortsat kun delvist"."""
+    return "virker fortsat kun delvist" if severity == DEGRADED else "er fortsat nede"
+
+
+def while_down(severity: str) -> str:
+    """ "mens FMK er nede", or "mens FMK kun virker delvist" (a subordinate clause)."""
+    return "mens FMK kun virker delvist" if severity == DEGRADED else "mens FMK er nede"
+
+
 def notice_title(kind: NoticeKind, number: int, severity: str) -> str:
     """What the notice was, as its mail's subject says it; `number` counts from 1 among the
     incident's municipal notices (the first update is number 2: "Opdatering 1")."""
@@ -31,8 +40,7 @@ def notice_title(kind: NoticeKind, number: int, severity: str) -> str:
         case NoticeKind.INITIAL:
             return f"Meddelelse om nedbrud: FMK {fmk_state(severity)}"
         case NoticeKind.UPDATE:
-            still = "virker fortsat kun delvist" if severity == DEGRADED else "er fortsat nede"
-            return f"Opdatering {number - 1}: FMK {still}"
+            return f"Opdatering {number - 1}: FMK {fmk_still(severity)}"
         case NoticeKind.ALL_CLEAR:
             return "Løst: FMK kører igen"
         case _:
@@ -53,7 +61,7 @@ def notice_paragraphs(
         case NoticeKind.INITIAL:
             said = [f"FMK {fmk_state(severity)}: {summary}"]
         case NoticeKind.UPDATE:
-            said = [note or NO_NEWS]
+            said = [note or f"Der er ingen nye oplysninger; FMK {fmk_still(severity)}."]
             note = ""
         case NoticeKind.ALL_CLEAR:
             since = f" siden {format_local(closed_at)}" if closed_at is not None else ""

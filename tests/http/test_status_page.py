@@ -170,6 +170,8 @@ class TestOpenIncident:
 
         text = await page.text()
         assert "Delvist nedbrud: FMK virker kun delvist" in text
+        assert "Sådan gør I, mens FMK kun virker delvist" in text
+        assert "er nede" not in text
         assert (await page.json())["severity"] == "degraded"
 
     async def test_the_incident_has_its_own_page(self, page: Page) -> None:
