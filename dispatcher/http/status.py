@@ -45,7 +45,8 @@ def root() -> RedirectResponse:
     return RedirectResponse("/status", status_code=302)
 
 
-@router.api_route("/status", methods=["GET", "HEAD"])
+@router.get("/status")
+@router.head("/status", include_in_schema=False)
 def status_page(request: Request) -> Response:
     svc = services(request)
     view = queries.status_view(svc.runtime.engine, svc.runtime.registry, svc.clock.now())
@@ -53,14 +54,16 @@ def status_page(request: Request) -> Response:
     return _respond(request, html.encode(), HTML)
 
 
-@router.api_route("/status.json", methods=["GET", "HEAD"])
+@router.get("/status.json")
+@router.head("/status.json", include_in_schema=False)
 def status_json(request: Request) -> Response:
     svc = services(request)
     view = queries.status_view(svc.runtime.engine, svc.runtime.registry, svc.clock.now())
     return _json(request, status_document(view, _base(svc)))
 
 
-@router.api_route("/status.atom", methods=["GET", "HEAD"])
+@router.get("/status.atom")
+@router.head("/status.atom", include_in_schema=False)
 def status_atom(request: Request) -> Response:
     svc = services(request)
     now = svc.clock.now()
@@ -72,7 +75,8 @@ def status_atom(request: Request) -> Response:
     return _respond(request, body, feed.CONTENT_TYPE)
 
 
-@router.api_route("/status/incidents/{number}", methods=["GET", "HEAD"])
+@router.get("/status/incidents/{number}")
+@router.head("/status/incidents/{number}", include_in_schema=False)
 def incident_page(number: str, request: Request) -> Response:
     """Public incident `number` with all its notices; anything else is the Danish 404."""
     svc = services(request)
