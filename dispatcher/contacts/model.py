@@ -62,10 +62,9 @@ class Escalation:
 
     @property
     def drill_staff(self) -> tuple[Person, ...]:
-        """Everyone a drill's mail goes to by default: the on-call staff and the drill list,
-        each address once."""
-        unique = {p.email.lower(): p for p in (*self.oncall, *self.drill)}
-        return tuple(unique.values())
+        """Everyone a drill's mail goes to by default: the on-call staff and the drill list
+        (the outbox sends each address one message)."""
+        return (*self.oncall, *self.drill)
 
 
 @dataclass(frozen=True)

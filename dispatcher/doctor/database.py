@@ -122,10 +122,12 @@ def clock(engine: Engine | None, clock: Clock) -> CheckResult:
             detail = "database clock not compared: the database does not answer"
         return passed("clock", message, [detail])
     try:
-        before = clock.now()
         with engine.connect() as conn:
+            # Timed around the query alone: connecting (a TLS handshake, a slow network)
+            # would move the midpoint away from the moment the server read its clock.
+            before = clock.now()
             server: datetime = conn.scalar(text("SELECT clock_timestamp()"))
-        after = clock.now()
+            after = clock.now()
     except SQLAlchemyError as exc:
         return failed(
             "clock", f"cannot read the PostgreSQL server's clock: {_first_line(exc)}", URL_FIX

@@ -96,6 +96,24 @@ class TestWhoHearsOfADrill:
         assert to_observer == {"page": 4, "vendor_alert": 1, "initial": 1, "owner": 1}
         assert all(str(parse(i)["Subject"]).startswith("ØVELSE: ") for i in smtp.received)
 
+    async def test_someone_on_call_and_on_the_drill_list_gets_one_copy(
+        self,
+        dispatch: service.Dispatch,
+        registry: Registry,
+        sender: Sender,
+        smtp: MailCatcher,
+        clock: FakeClock,
+        engine: Engine,
+    ) -> None:
+        twice = Person("Karina (øvelsesleder)", KHS.upper())
+        escalation = replace(registry.escalation, drill=(twice, OBSERVER))
+        drills = replace(dispatch, registry=replace(registry, escalation=escalation))
+        service.trigger(drills, fmk_down(drill=True), clock.now())
+        await drain(sender, engine, clock)
+        assert sorted(a.lower() for i in smtp.received for a in i.recipients) == sorted(
+            [IBS, KHS, OBSERVER.email]
+        )
+
     async def test_a_drill_that_reaches_the_municipalities(
         self,
         drills: service.Dispatch,
