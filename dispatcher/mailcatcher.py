@@ -1,12 +1,16 @@
 """A real SMTP server on loopback that keeps what it receives: for development, demos and tests.
 
 Each message is kept in memory and, given a folder, saved as an `.eml` file with the envelope
-recipients in an added `X-Envelope-To` header. It never relays anything anywhere.
+recipients in an added `X-Envelope-To` header. Files are numbered on from the highest number
+already in the folder, and an existing file is never overwritten, so a catcher restarted on the
+same folder keeps the earlier mail. It never relays anything anywhere.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import socket
 import threading
 from dataclasses import dataclass
@@ -16,6 +20,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 LOOPBACK = "127.0.0.1"
+_SAVED = re.compile(r"(\d+)\.eml")
 
 
 @dataclass(frozen=True)
@@ -32,8 +37,10 @@ class CatcherHandler:
         self.folder = folder
         self.received: list[Received] = []
         self._lock = threading.Lock()
+        self._numbers = itertools.count(1)
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
+            self._numbers = itertools.count(_highest_number(folder) + 1)
 
     def verdict(self, envelope_from: str, recipients: tuple[str, ...], data: bytes) -> str | None:
         """None to accept the message, or an SMTP reply such as '451 try later' to refuse it."""
@@ -48,18 +55,30 @@ class CatcherHandler:
         item = Received(envelope.mail_from, recipients, data)
         with self._lock:
             self.received.append(item)
-            number = len(self.received)
-        if self.folder is not None:
-            self._save(number, item)
+            if self.folder is not None:
+                self._save(self.folder, item)
         return "250 2.0.0 Message accepted for delivery"
 
-    def _save(self, number: int, item: Received) -> None:
-        assert self.folder is not None
+    def _save(self, folder: Path, item: Received) -> None:
+        """Write the file under a temporary name, then link it to the next free number: a
+        link never replaces an existing file, so nothing saved earlier is overwritten."""
         header = f"X-Envelope-To: {', '.join(item.recipients)}\r\n".encode("ascii")
-        path = self.folder / f"{number:05d}.eml"
-        tmp = path.with_suffix(".tmp")
+        tmp = folder / f".incoming-{os.getpid()}.tmp"
         tmp.write_bytes(header + item.data)
-        os.replace(tmp, path)
+        try:
+            while True:
+                try:
+                    os.link(tmp, folder / f"{next(self._numbers):05d}.eml")
+                    return
+                except FileExistsError:
+                    continue
+        finally:
+            tmp.unlink()
+
+
+def _highest_number(folder: Path) -> int:
+    numbers = (_SAVED.fullmatch(p.name) for p in folder.iterdir())
+    return max((int(m.group(1)) for m in numbers if m), default=0)
 
 
 def free_port(host: str = LOOPBACK) -> int:

@@ -143,7 +143,7 @@ def test_preview_of_a_stored_incident_is_its_next_notice(
     assert "Brug den seneste udskrift af medicinlisten." in out
     assert any(
         f"Vi sender næste opdatering {format_clock(now + timedelta(minutes=45), now)} – " in out
-        and f"Meddelelse nr. 2 om FMK-nedbrud #1, sendt {format_local(now)}." in out
+        and f"Opdatering 1 om FMK-nedbrud #1, sendt {format_local(now)}." in out
         for now in (before, after)
     )
     with transaction(engine) as session:
@@ -162,7 +162,7 @@ def test_preview_of_a_held_incident_for_a_vendor_as_html(
     assert out.startswith("Subject: [FMK-nedbrud #1] FMK er nede: Opslag fejler med <timeout>\n")
     assert "Opslag fejler med &lt;timeout&gt;" in out
     assert "Kopi til KMD (EOJ-leverandør): denne meddelelse er sendt til alle 98 kommuner." in out
-    assert "Meddelelse nr. 1 om FMK-nedbrud #1" in out
+    assert "Første meddelelse om FMK-nedbrud #1" in out
 
 
 def test_preview_of_the_all_clear_of_a_resolved_incident(
@@ -179,7 +179,7 @@ def test_preview_of_the_all_clear_of_a_resolved_incident(
     assert code == 0
     assert out.startswith("Subject: [FMK-nedbrud #1] Løst: FMK kører igen\n")
     assert (
-        "FMK har kørt igen siden fredag 31. december 2021 kl. 06:00. Nedbruddet begyndte "
+        "FMK har virket igen siden fredag 31. december 2021 kl. 06:00. Nedbruddet begyndte "
         "fredag 31. december 2021 kl. 03:00 og varede 3 timer." in out
     )
     assert "Til Københavns Kommune" in out

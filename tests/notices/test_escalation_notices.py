@@ -269,3 +269,20 @@ def test_check_requires_the_templates_of_every_kind(tmp_path: Path, kind: Notice
     assert NoticeRenderer(copy).check() == [
         f"{copy / f'mail/{kind}/body.html.j2'}: missing template"
     ]
+
+
+def test_vendor_alert_has_one_til_line(notice_renderer: NoticeRenderer) -> None:
+    notice = notice_renderer.render(
+        make_escalation_context(NoticeKind.VENDOR_ALERT, VENDOR, summary="FMK svarer ikke")
+    )
+    lines = notice.text.splitlines()
+    assert [line for line in lines if line.startswith("Til ")] == ["Til Systematic"]
+    assert lines[0] == "FMK svarer ikke"
+    assert "FMK er nede: FMK" not in notice.html
+
+
+def test_page_subject_does_not_repeat_fmk(notice_renderer: NoticeRenderer) -> None:
+    notice = notice_renderer.render(
+        make_escalation_context(NoticeKind.PAGE, summary="FMK svarer ikke")
+    )
+    assert notice.subject == "[FMK-nedbrud #12] KVITTÉR: FMK svarer ikke"

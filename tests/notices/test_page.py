@@ -162,7 +162,7 @@ def test_page_alone(notice_renderer: NoticeRenderer) -> None:
 
 def test_page_before_the_failsafe(notice_renderer: NoticeRenderer) -> None:
     notice = notice_renderer.render(make_escalation_context(NoticeKind.PAGE))
-    line = "Kommunerne får automatisk besked kl. 03:30, hvis ingen kvitterer/bekræfter før."
+    line = "Kommunerne får automatisk besked kl. 03:30, hvis ingen bekræfter før."
     assert line in notice.text
     assert line in notice.html
     assert "fail-safe" not in notice.text
@@ -201,7 +201,8 @@ def test_page_failsafe_after_midnight_has_the_date(notice_renderer: NoticeRender
         (
             NoticeKind.INITIAL,
             "[FMK-nedbrud #12] FMK virker kun delvist: Medicinkortet kan ikke åbnes",
-            "FMK har kun virket delvist siden fredag 31. december 2021 kl. 03:00.",
+            "FMK (Fælles Medicinkort) har kun virket delvist siden fredag 31. december 2021 "
+            "kl. 03:00.",
         ),
         (
             NoticeKind.UPDATE,

@@ -79,7 +79,9 @@ def test_initial_says_what_since_when_and_what_next(notice_renderer: NoticeRende
         NoticeKind.INITIAL, next_update_at=DOWN_SINCE + timedelta(hours=2, minutes=20)
     )
     text = notice_renderer.render(context).text
-    assert "FMK har været nede siden fredag 31. december 2021 kl. 03:00." in text
+    assert (
+        "FMK (Fælles Medicinkort) har været nede siden fredag 31. december 2021 kl. 03:00." in text
+    )
     assert "Plejepersonalet kan ikke se ændringer i medicinen." in text
     assert "Fejlen ligger hos driftsleverandøren." in text
     assert "Brug den seneste udskrift af medicinlisten." in text
@@ -146,7 +148,7 @@ def test_all_clear_gives_end_and_total_duration(notice_renderer: NoticeRenderer)
         issued_after=timedelta(hours=1, minutes=5),
     )
     text = notice_renderer.render(context).text
-    assert "FMK har kørt igen siden fredag 31. december 2021 kl. 04:00." in text
+    assert "FMK har virket igen siden fredag 31. december 2021 kl. 04:00." in text
     assert "varede 1 time." in text
     assert "Husk at tjekke dosisdispenseringen." in text
     assert "Afstem de medicinændringer" in text
@@ -262,3 +264,44 @@ def test_check_reports_a_missing_folder(tmp_path: Path) -> None:
 def test_standard_guidance_is_danish_and_complete(guidance: str) -> None:
     assert "Skriv alle medicinændringer ned" in guidance
     assert guidance == guidance.strip()
+
+
+class TestWording:
+    """The notices say each thing once, in one numbering, with one word for each act."""
+
+    def test_a_summary_that_names_fmk_is_not_preceded_by_fmk_again(
+        self, notice_renderer: NoticeRenderer
+    ) -> None:
+        for kind, start in (
+            (NoticeKind.INITIAL, "[FMK-nedbrud #12] FMK svarer ikke"),
+            (NoticeKind.UPDATE, "[FMK-nedbrud #12] Opdatering 2: FMK er fortsat nede"),
+        ):
+            notice = notice_renderer.render(make_context(kind, summary="FMK svarer ikke"))
+            assert notice.subject == start
+            for part in (notice.text, notice.html):
+                assert "FMK svarer ikke" in part
+                assert ": FMK svarer" not in part
+
+    def test_a_summary_without_fmk_is_introduced(self, notice_renderer: NoticeRenderer) -> None:
+        notice = notice_renderer.render(make_context(NoticeKind.INITIAL, summary="Opslag fejler"))
+        assert "FMK er nede: Opslag fejler\n" in notice.text
+        assert "FMK (Fælles Medicinkort) har været nede siden" in notice.text
+
+    @pytest.mark.parametrize(
+        ("kind", "name"),
+        [
+            (NoticeKind.INITIAL, "Første meddelelse"),
+            (NoticeKind.UPDATE, "Opdatering 2"),
+            (NoticeKind.ALL_CLEAR, "Sidste meddelelse"),
+            (NoticeKind.CORRECTION, "Rettelse"),
+        ],
+    )
+    def test_the_footer_names_the_notice_as_its_subject_does(
+        self, notice_renderer: NoticeRenderer, kind: NoticeKind, name: str
+    ) -> None:
+        notice = notice_renderer.render(make_context(kind))
+        for part in (notice.text, notice.html):
+            assert f"{name} om FMK-nedbrud #12, sendt" in part
+            assert "Meddelelse nr." not in part
+        if kind is NoticeKind.UPDATE:
+            assert name in notice.subject

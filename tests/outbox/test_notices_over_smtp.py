@@ -158,7 +158,7 @@ class TestLifecycleOverSmtp:
             and parse(r)["X-FMK-Notice"] == "update"
         )
         assert "Opdatering 1:" in str(update["Subject"])
-        assert "Meddelelse nr. 2 om FMK-nedbrud #1" in text_body(update)
+        assert "Opdatering 1 om FMK-nedbrud #1" in text_body(update)
 
     async def test_cancel_sends_a_correction_to_those_told(
         self,
