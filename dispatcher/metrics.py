@@ -216,8 +216,7 @@ def families(
         yield _labelled(
             CounterMetricFamily(
                 PREFIX + "task_restarts",
-                "Restarts of each background task after a transient error, since this "
-                "replica started.",
+                "Restarts of each background task after an error, since this replica started.",
                 labels=["task"],
             ),
             {name: health.restarts for name, health in sorted(tasks.items())},
