@@ -1,7 +1,10 @@
 """Prometheus metrics, read from the database at scrape time.
 
-Nothing is counted in process memory: every value comes from the tables when `/metrics` is
-scraped, so every replica reports the same truth and a restart loses nothing. The collector is
+Nothing about incidents or mail is counted in process memory: those values come from the tables
+when `/metrics` is scraped, so every replica reports the same truth and a restart loses nothing.
+Only this replica's own state is its own: whether it leads, whether its sender runs, and its
+background tasks' restarts since it started (`task_restarts_total`, from the `Supervisor`; a
+counter that starts again at 0 with the process, as Prometheus expects). The collector is
 registered on a private `CollectorRegistry` (not prometheus_client's global one), so the
 exposition holds only these metrics.
 
@@ -28,6 +31,7 @@ from sqlmodel import Session, col
 from dispatcher import __version__
 from dispatcher.clock import Clock
 from dispatcher.core.model import Status
+from dispatcher.daemon.supervise import TaskHealth, TaskState
 from dispatcher.incidents.mapping import OPEN_KEY
 from dispatcher.notices.context import NoticeKind
 from dispatcher.signals.heartbeat import MONITOR
@@ -126,6 +130,7 @@ def families(
     now: datetime,
     sender_running: bool,
     leading: bool = False,
+    tasks: Mapping[str, TaskHealth] | None = None,
     version: str = __version__,
 ) -> Iterator[Metric]:
     """The metric families for one scrape. Known label values are always present (0 if none),
@@ -207,6 +212,26 @@ def families(
     yield _gauge(
         "sender_running", "1 if this replica's sender is running, else 0.", int(sender_running)
     )
+    if tasks:
+        yield _labelled(
+            CounterMetricFamily(
+                PREFIX + "task_restarts",
+                "Restarts of each background task after an error, since this replica started.",
+                labels=["task"],
+            ),
+            {name: health.restarts for name, health in sorted(tasks.items())},
+        )
+        yield _labelled(
+            GaugeMetricFamily(
+                PREFIX + "task_running",
+                "1 if the background task runs, 0 while it waits to be restarted.",
+                labels=["task"],
+            ),
+            {
+                name: int(health.state is TaskState.RUNNING)
+                for name, health in sorted(tasks.items())
+            },
+        )
     yield _labelled(
         GaugeMetricFamily(PREFIX + "build_info", "The running version.", labels=["version"]),
         {version: 1},
@@ -237,7 +262,8 @@ def _signal_order(kind: str) -> tuple[int, str]:
 
 
 class DispatcherCollector(Collector):
-    """Reads the database on every `collect`; `sender_alive` and the clock are this replica's."""
+    """Reads the database on every `collect`; `sender_alive`, `leading`, `tasks` and the clock
+    are this replica's."""
 
     def __init__(
         self,
@@ -245,11 +271,13 @@ class DispatcherCollector(Collector):
         clock: Clock,
         sender_alive: Callable[[], bool],
         leading: Callable[[], bool] = lambda: False,
+        tasks: Callable[[], Mapping[str, TaskHealth]] = dict,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._sender_alive = sender_alive
         self._leading = leading
+        self._tasks = tasks
 
     def describe(self) -> Iterable[Metric]:
         # Describing would mean a scrape; the registry is private, so no name can clash.
@@ -263,6 +291,7 @@ class DispatcherCollector(Collector):
                 now=self._clock.now(),
                 sender_running=self._sender_running(),
                 leading=self._leading(),
+                tasks=self._tasks(),
             )
         )
 
@@ -278,9 +307,10 @@ def make_registry(
     clock: Clock,
     sender_alive: Callable[[], bool],
     leading: Callable[[], bool] = lambda: False,
+    tasks: Callable[[], Mapping[str, TaskHealth]] = dict,
 ) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DispatcherCollector(engine, clock, sender_alive, leading))
+    registry.register(DispatcherCollector(engine, clock, sender_alive, leading, tasks))
     return registry
 
 

@@ -1,4 +1,5 @@
-"""`dispatcher status`: the running replicas, which one leads, and what waits to be sent."""
+"""`dispatcher status`: the running replicas and their background tasks, which one leads, and
+what waits to be sent."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dispatcher.cli.render import local
 from dispatcher.cli.runtime import open_runtime
 from dispatcher.clock import SystemClock
 from dispatcher.daemon.replicas import STALE_AFTER
+from dispatcher.daemon.supervise import TaskHealth, TaskState, loads
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import (
     LEADER_LEASE,
@@ -28,15 +30,20 @@ from dispatcher.store.tables import (
 
 
 def status(ctx: typer.Context) -> None:
-    """Replicas and their heartbeats, the leader, pending and failed deliveries.
+    """Replicas, their heartbeats and tasks, the leader, pending and failed deliveries.
 
     Exits 1 when no replica leads (nothing is being sent), so scripts can check it."""
     runtime = open_runtime(ctx)
     now = SystemClock().now()
     replicas, lease, deliveries, oldest, open_incidents = _read(runtime.engine)
     leader = lease.holder if lease and lease.expires_at and lease.expires_at > now else None
-    table = Table("replica", "host", "pid", "started", "last seen", "role", title="Replicas")
+    table = Table(
+        "replica", "host", "pid", "started", "last seen", "role", "tasks", title="Replicas"
+    )
+    troubled: list[str] = []
     for row in replicas:
+        tasks = loads(row.tasks)
+        troubled += [_task_line(row.id, name, health) for name, health in tasks.items()]
         alive = row.last_seen_at >= now - STALE_AFTER
         role = (
             "[bold green]leader[/]"
@@ -47,9 +54,17 @@ def status(ctx: typer.Context) -> None:
         )
         age = f"{(now - row.last_seen_at).total_seconds():.0f} s ago"
         table.add_row(
-            row.id[:8], escape(row.hostname), str(row.pid), local(row.started_at), age, role
+            row.id[:8],
+            escape(row.hostname),
+            str(row.pid),
+            local(row.started_at),
+            age,
+            role,
+            _tasks_cell(tasks),
         )
     console.print(table if replicas else "No daemon has registered: none is running.")
+    for line in filter(None, troubled):
+        console.print(line, highlight=False)
     if leader is None:
         console.print("[bold red]No replica leads:[/] nothing is paged or sent until one does.")
     else:
@@ -65,6 +80,28 @@ def status(ctx: typer.Context) -> None:
         )
     if leader is None:
         raise typer.Exit(1)
+
+
+def _tasks_cell(tasks: dict[str, TaskHealth]) -> str:
+    restarting = [name for name, h in tasks.items() if h.state is TaskState.RESTARTING]
+    if restarting:
+        return "[red]" + ", ".join(restarting) + " restarting[/]"
+    return "all running" if tasks else "–"
+
+
+def _task_line(replica: str, name: str, health: TaskHealth) -> str:
+    """A line for a task that has been restarted, else an empty one."""
+    if not health.restarts:
+        return ""
+    state = (
+        f"restarting since {local(health.since)}"
+        if health.state is TaskState.RESTARTING
+        else f"running again since {local(health.since)}"
+    )
+    return (
+        f"Replica {replica[:8]}: task {name} {state}, {health.restarts} restart(s); "
+        f"last error at {local(health.last_error_at)}: {escape(health.last_error or '')}"
+    )
 
 
 def _read(

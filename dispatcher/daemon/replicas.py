@@ -1,4 +1,5 @@
-"""Each running daemon keeps a row in `replica` fresh; the CLI reads it to tell whether one runs."""
+"""Each running daemon keeps a row in `replica` fresh; the CLI reads it to tell whether one runs
+and how its background tasks fare."""
 
 from __future__ import annotations
 
@@ -32,10 +33,13 @@ def register(engine: Engine, now: datetime) -> str:
     return replica_id
 
 
-def beat(engine: Engine, replica_id: str, now: datetime) -> None:
+def beat(engine: Engine, replica_id: str, now: datetime, tasks: str | None = None) -> None:
+    """Mark the replica seen at `now`, with its tasks' health (`daemon.supervise.dumps`)."""
     with transaction(engine) as session:
         session.execute(
-            update(ReplicaRow).where(col(ReplicaRow.id) == replica_id).values(last_seen_at=now)
+            update(ReplicaRow)
+            .where(col(ReplicaRow.id) == replica_id)
+            .values(last_seen_at=now, tasks=tasks)
         )
         session.execute(
             delete(ReplicaRow).where(col(ReplicaRow.last_seen_at) < now - timedelta(days=1))

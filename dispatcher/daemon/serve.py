@@ -1,7 +1,10 @@
 """`dispatcher serve`: the sender, the scheduler and the HTTP server in one event loop.
 
-Every background task is named and watched. SIGTERM or SIGINT stops intake and gives in-flight
-sends `SHUTDOWN_GRACE` to finish; if any task dies, the daemon stops and exits non-zero.
+Every background task is named and watched. The sender, the cadence and the leadership loop run
+under a `Supervisor`, which restarts one after a transient error with a backoff; the HTTP server
+is not restarted. SIGTERM or SIGINT stops intake and gives in-flight sends `SHUTDOWN_GRACE` to
+finish; if a task ends all the same (a `Fatal` error, or the HTTP server stopped), the daemon
+stops and exits non-zero.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import asyncio
 import contextlib
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -22,6 +25,7 @@ from dispatcher.clock import Clock
 from dispatcher.daemon import replicas
 from dispatcher.daemon.leader import Leader
 from dispatcher.daemon.leadership import SecondDaemon, SqliteLock
+from dispatcher.daemon.supervise import Backoff, Fatal, Supervisor, dumps
 from dispatcher.http.app import create_app
 from dispatcher.incidents import service
 from dispatcher.outbox.queue import Fence
@@ -36,8 +40,8 @@ log = structlog.get_logger(__name__)
 SHUTDOWN_GRACE = timedelta(seconds=20)
 
 
-class DaemonFailed(Exception):
-    """A background task died; the daemon stopped."""
+class DaemonFailed(Fatal):
+    """A background task died, or the daemon could not start; the daemon stopped."""
 
 
 class _Server(uvicorn.Server):
@@ -49,15 +53,15 @@ class _Server(uvicorn.Server):
 
 
 class Daemon:
-    def __init__(self, runtime: Runtime, clock: Clock) -> None:
+    def __init__(self, runtime: Runtime, clock: Clock, *, backoff: Backoff | None = None) -> None:
         self.runtime = runtime
         self.clock = clock
         self.stop = asyncio.Event()
+        self.supervisor = Supervisor(clock, self.stop, backoff)
         self.leader: Leader | None = None
         self.sender = Sender(runtime.engine, runtime.settings, clock, leader=self._fence)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._tick_wanted = asyncio.Event()
-        self._sender_task: asyncio.Task[None] | None = None
         settings = runtime.settings
         self.http = _Server(
             uvicorn.Config(
@@ -66,6 +70,7 @@ class Daemon:
                     clock,
                     sender_alive=self._sender_alive,
                     leading=lambda: self.leader is not None and self.leader.leading,
+                    tasks=self.supervisor.health,
                 ),
                 host=settings.http_host,
                 port=settings.http_port,
@@ -83,7 +88,7 @@ class Daemon:
         self.sender.wake.set()
 
     def _sender_alive(self) -> bool:
-        return self._sender_task is not None and not self._sender_task.done()
+        return self.supervisor.running("sender")
 
     async def tick(self) -> None:
         """Carry out what has fallen due (pages, fail-safe, all-clear, updates, the heartbeat
@@ -163,11 +168,17 @@ class Daemon:
             coalesce=True,
         )
         self.scheduler.start()
-        self._sender_task = asyncio.create_task(self.sender.run(self.stop), name="sender")
+        leader = self.leader
+        supervised: dict[str, Callable[[], Awaitable[None]]] = {
+            "sender": lambda: self.sender.run(self.stop),
+            "cadence": self._cadence,
+            "leadership": lambda: leader.run(self.stop),
+        }
         tasks: set[asyncio.Task[object]] = {
-            self._sender_task,
-            asyncio.create_task(self._cadence(), name="cadence"),
-            asyncio.create_task(self.leader.run(self.stop), name="leadership"),
+            *(
+                asyncio.create_task(self.supervisor.run(name, work), name=name)
+                for name, work in supervised.items()
+            ),
             asyncio.create_task(self._serve_http(listener), name="http"),
             asyncio.create_task(self.stop.wait(), name="stop"),
         }
@@ -208,8 +219,11 @@ class Daemon:
             raise DaemonFailed(f"background task {task.get_name()!r} stopped: {error!r}")
 
     async def _beat(self, replica: str) -> None:
+        tasks = dumps(self.supervisor.health())
         try:
-            await asyncio.to_thread(replicas.beat, self.runtime.engine, replica, self.clock.now())
+            await asyncio.to_thread(
+                replicas.beat, self.runtime.engine, replica, self.clock.now(), tasks
+            )
         except SQLAlchemyError as exc:
             log.error("replica.beat_failed", error=str(exc))
 

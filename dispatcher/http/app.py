@@ -3,12 +3,13 @@ the municipalities' status page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from fastapi import FastAPI
 
 from dispatcher import __version__
 from dispatcher.clock import Clock
+from dispatcher.daemon.supervise import TaskHealth
 from dispatcher.http import ack, health, status, webhook
 from dispatcher.http.deps import HttpServices
 from dispatcher.runtime import Runtime
@@ -20,9 +21,10 @@ def create_app(
     *,
     sender_alive: Callable[[], bool] = lambda: True,
     leading: Callable[[], bool] = lambda: True,
+    tasks: Callable[[], Mapping[str, TaskHealth]] = dict,
 ) -> FastAPI:
     app = FastAPI(title="FMK outage dispatcher", version=__version__)
-    app.state.services = HttpServices(runtime, clock, sender_alive, leading)
+    app.state.services = HttpServices(runtime, clock, sender_alive, leading, tasks)
     app.include_router(health.router)
     app.include_router(ack.router)
     app.include_router(webhook.router)

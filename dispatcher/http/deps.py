@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fastapi import Request
 
 from dispatcher.clock import Clock
+from dispatcher.daemon.supervise import TaskHealth
 from dispatcher.runtime import Runtime
 
 
@@ -17,6 +18,7 @@ class HttpServices:
     clock: Clock
     sender_alive: Callable[[], bool]
     leading: Callable[[], bool] = lambda: True
+    tasks: Callable[[], Mapping[str, TaskHealth]] = dict
 
 
 def services(request: Request) -> HttpServices:

@@ -2,8 +2,10 @@
 
 - `/healthz`: the process answers HTTP. Nothing else is checked.
 - `/readyz`: this replica can do its job: the database answers, its schema is at the Alembic
-  head, and the sender is running. 200 if all hold, else 503 naming each failed check. It never
-  raises, and says nothing secret (the driver's one-line message, passwords masked).
+  head, the sender is running, and (in the daemon) no background task is waiting to be
+  restarted; `tasks` shows each one's state, restarts and last error. 200 if all hold, else 503
+  naming each failed check. It never raises, and says nothing secret (the driver's one-line
+  message, passwords masked).
 - `/metrics`: Prometheus text format, read from the database at scrape time
   (`dispatcher.metrics`). 503 if the database does not answer.
 
@@ -12,7 +14,7 @@ All handlers are plain `def`: their database work runs in the threadpool.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -22,6 +24,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dispatcher import metrics
+from dispatcher.daemon.supervise import TaskHealth, TaskState
 from dispatcher.http.deps import HttpServices, services
 from dispatcher.store import migrate
 
@@ -50,9 +53,19 @@ def readyz(request: Request) -> JSONResponse:
     checks["database"] = database
     checks["schema"] = _check_schema(engine) if database["ok"] else _failed(NOT_CHECKED)
     checks["sender"] = _check_sender(svc.sender_alive)
+    tasks = svc.tasks()
+    if tasks:
+        checks["tasks"] = _check_tasks(tasks)
     ready = all(check["ok"] for check in checks.values())
+    body: dict[str, Any] = {
+        "status": "ready" if ready else "not_ready",
+        "leader": _leading(svc),
+        "checks": checks,
+    }
+    if tasks:
+        body["tasks"] = {name: health.as_json() for name, health in tasks.items()}
     return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "leader": _leading(svc), "checks": checks},
+        body,
         status_code=200 if ready else 503,
         headers=NO_STORE,
     )
@@ -63,7 +76,7 @@ def metrics_endpoint(request: Request) -> Response:
     """Prometheus metrics; every replica reports the same values, read from the database."""
     svc = services(request)
     registry = metrics.make_registry(
-        svc.runtime.engine, svc.clock, svc.sender_alive, lambda: _leading(svc)
+        svc.runtime.engine, svc.clock, svc.sender_alive, lambda: _leading(svc), svc.tasks
     )
     try:
         body = metrics.exposition(registry)
@@ -126,6 +139,15 @@ def _check_sender(sender_alive: Callable[[], bool]) -> dict[str, Any]:
     except Exception as exc:
         return _failed(f"cannot tell whether the sender runs: {type(exc).__name__}")
     return _passed() if alive else _failed("the sender is not running")
+
+
+def _check_tasks(tasks: Mapping[str, TaskHealth]) -> dict[str, Any]:
+    restarting = [
+        f"{name} restarting since {health.since.isoformat()} after {health.last_error}"
+        for name, health in tasks.items()
+        if health.state is TaskState.RESTARTING
+    ]
+    return _failed("; ".join(restarting)) if restarting else _passed()
 
 
 def _database_error(exc: BaseException, engine: Engine) -> str:

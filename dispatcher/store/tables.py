@@ -144,6 +144,8 @@ class ReplicaRow(SQLModel, table=True):
     pid: int
     started_at: datetime = _time()
     last_seen_at: datetime = _time()
+    # Its background tasks' health as JSON (`daemon.supervise.dumps`), written with each beat.
+    tasks: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class SignalRow(SQLModel, table=True):

@@ -1,5 +1,6 @@
 """The daemon: the scheduler wakes it when an update falls due, it refuses unsafe
-configurations, it migrates on start, and it exits non-zero when a part of it dies."""
+configurations, it migrates on start, it restarts a task after a transient error, and it exits
+non-zero when a part of it dies for good."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dispatcher.contacts.model import Registry
 from dispatcher.core.model import Trigger
 from dispatcher.daemon.replicas import daemon_running
 from dispatcher.daemon.serve import Daemon, DaemonFailed
+from dispatcher.daemon.supervise import Backoff, Fatal
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher, free_port
 from dispatcher.notices.render import NoticeRenderer
@@ -79,24 +81,73 @@ class TestScheduler:
 
 
 class TestWatchedTasks:
-    """A background task that dies stops the daemon with the task's name, not limping on."""
+    """A bug or a transient error restarts the task; a fatal error, or the HTTP server
+    stopping, stops the daemon with the task's name, not limping on."""
 
-    async def test_a_dying_sender_stops_the_daemon(
+    def _daemon(
         self, engine: Engine, settings: Settings, registry: Registry, renderer: NoticeRenderer
-    ) -> None:
+    ) -> Daemon:
         runtime = Runtime(
             settings.model_copy(update={"http_port": free_port()}), engine, registry, renderer
         )
-        daemon = Daemon(runtime, SystemClock())
+        fast = Backoff(initial=timedelta(milliseconds=10), maximum=timedelta(milliseconds=10))
+        return Daemon(runtime, SystemClock(), backoff=fast)
 
-        async def broken(stop: asyncio.Event) -> None:
+    async def test_a_bug_in_the_sender_restarts_it_and_the_mail_goes_out(
+        self,
+        engine: Engine,
+        settings: Settings,
+        registry: Registry,
+        renderer: NoticeRenderer,
+        smtp: MailCatcher,
+    ) -> None:
+        daemon = self._daemon(engine, settings, registry, renderer)
+        real_run = daemon.sender.run
+        calls = 0
+
+        async def broken_once(stop: asyncio.Event) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                await asyncio.sleep(0.2)
+                raise RuntimeError("a bug in the sender")
+            await real_run(stop)
+
+        daemon.sender.run = broken_once  # type: ignore[method-assign]
+        service.trigger(daemon.runtime.dispatch, FMK_DOWN, SystemClock().now())
+        running = asyncio.create_task(daemon.run())
+        try:
+            await wait_until(lambda: len(smtp.received) >= 101 or running.done())
+            assert not running.done()
+        finally:
+            daemon.stop.set()
+            await running
+        sender = daemon.supervisor.health()["sender"]
+        assert (sender.restarts, sender.last_error) == (1, "RuntimeError: a bug in the sender")
+
+    async def test_a_fatal_error_stops_the_daemon(
+        self, engine: Engine, settings: Settings, registry: Registry, renderer: NoticeRenderer
+    ) -> None:
+        daemon = self._daemon(engine, settings, registry, renderer)
+
+        async def doomed(stop: asyncio.Event) -> None:
             await asyncio.sleep(0.2)
-            raise RuntimeError("a bug in the sender")
+            raise Fatal("restarting cannot mend this")
 
-        daemon.sender.run = broken  # type: ignore[method-assign]
-        with pytest.raises(DaemonFailed, match="'sender' stopped: RuntimeError"):
+        daemon.sender.run = doomed  # type: ignore[method-assign]
+        with pytest.raises(DaemonFailed, match="'sender' stopped: Fatal"):
             await asyncio.wait_for(daemon.run(), timeout=30)
         assert not daemon_running(engine, SystemClock().now())
+
+    async def test_the_http_server_stopping_stops_the_daemon(
+        self, engine: Engine, settings: Settings, registry: Registry, renderer: NoticeRenderer
+    ) -> None:
+        daemon = self._daemon(engine, settings, registry, renderer)
+        running = asyncio.create_task(daemon.run())
+        await wait_until(lambda: daemon.http.started or running.done())
+        daemon.http.should_exit = True
+        with pytest.raises(DaemonFailed, match="'http' stopped"):
+            await asyncio.wait_for(running, timeout=30)
 
 
 def test_production_refuses_placeholder_contacts(monkeypatch: pytest.MonkeyPatch) -> None:
