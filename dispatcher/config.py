@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from dispatcher.defaults import packaged
+
 ENV_PREFIX = "DISPATCHER_"
 DEVELOPMENT_LINK_SECRET = "development-only-link-secret"  # noqa: S105  (refused in production)
 
@@ -87,8 +89,14 @@ class Settings(BaseSettings):
     update_interval: Duration = Field(
         timedelta(hours=2), description="Time between municipal updates while FMK is down."
     )
-    contacts_dir: Path = Field(Path("contacts"), description="Folder of the contact registry.")
-    templates_dir: Path = Field(Path("templates"), description="Folder of the Jinja2 templates.")
+    contacts_dir: Path = Field(
+        default_factory=lambda: packaged("contacts"),
+        description="Folder of the contact registry (default: the packaged copy).",
+    )
+    templates_dir: Path = Field(
+        default_factory=lambda: packaged("templates"),
+        description="Folder of the Jinja2 templates (default: the packaged copy).",
+    )
     actor: str | None = Field(
         None, description="Who CLI actions are recorded as when `--as` is not given."
     )

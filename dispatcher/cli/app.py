@@ -14,6 +14,7 @@ from dispatcher.cli.db import db_app
 from dispatcher.cli.demo import demo
 from dispatcher.cli.doctor import doctor
 from dispatcher.cli.incident import incident_app
+from dispatcher.cli.init import init
 from dispatcher.cli.serve import mailcatcher, serve
 from dispatcher.cli.status import status
 from dispatcher.cli.templates import templates_app
@@ -33,6 +34,7 @@ app.command()(status)
 app.command()(mailcatcher)
 app.command()(demo)
 app.command()(doctor)
+app.command()(init)
 
 
 @app.callback()
@@ -42,8 +44,24 @@ def root(
         Path | None,
         typer.Option("--config", help="TOML settings file (default: $DISPATCHER_CONFIG)."),
     ] = None,
+    contacts_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Contact registry folder (default: $DISPATCHER_CONTACTS_DIR, the config file, "
+            "else the packaged copy)."
+        ),
+    ] = None,
+    templates_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Templates folder (default: $DISPATCHER_TEMPLATES_DIR, the config file, else "
+            "the packaged copy)."
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = CliState(config_file=config)
+    given = {"contacts_dir": contacts_dir, "templates_dir": templates_dir}
+    folders = {name: path for name, path in given.items() if path is not None}
+    ctx.obj = CliState(config_file=config, folders=folders)
     logs.configure("WARNING")
 
 

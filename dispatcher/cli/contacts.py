@@ -15,6 +15,7 @@ from dispatcher.contacts.importer import Change, apply_import, plan_import
 from dispatcher.contacts.model import EojSystem, Municipality, Registry
 from dispatcher.contacts.registry import Problem, RegistryError, load_registry, scan_registry
 from dispatcher.contacts.scope import in_region
+from dispatcher.defaults import PACKAGED_DEFAULT, origin
 
 contacts_app = typer.Typer(
     help="The contact registry: municipalities, EOJ vendors and escalation contacts.",
@@ -106,7 +107,15 @@ def import_municipalities(
     yes: Annotated[bool, typer.Option("--yes", help="Apply the changes.")] = False,
 ) -> None:
     """Replace the contacts of the municipalities in FILE; the others stay as they are."""
-    directory = state(ctx).settings.contacts_dir
+    cli = state(ctx)
+    directory = cli.settings.contacts_dir
+    if yes and origin(cli.settings, "contacts", cli.folders) == PACKAGED_DEFAULT:
+        fail(
+            f"not importing into the packaged contacts in {directory}: they belong to the "
+            "installed package (an upgrade replaces them). Make an installation's own copy with "
+            "`dispatcher init DIR` and name it with --contacts-dir, DISPATCHER_CONTACTS_DIR or "
+            "the config file"
+        )
     try:
         plan = plan_import(directory, file)
     except RegistryError as exc:

@@ -25,13 +25,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @dataclass
 class CliState:
     config_file: Path | None = None
+    folders: dict[str, Path] = field(default_factory=dict)  # settings given as flags
     _settings: Settings | None = field(default=None, init=False)
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
             try:
-                self._settings = load_settings(self.config_file)
+                self._settings = load_settings(self.config_file, **self.folders)
             except ConfigError as exc:
                 fail(str(exc), code=2)
         return self._settings

@@ -27,7 +27,8 @@ def doctor(
     placeholder contacts, that every template renders for every recipient, and the clock.
 
     Sends no mail and changes nothing. Exits 1 if any check fails; warnings do not count."""
-    results = diagnose(state(ctx).config_file, SystemClock())
+    cli = state(ctx)
+    results = diagnose(cli.config_file, SystemClock(), cli.folders)
     if as_json:
         typer.echo(json.dumps(as_document(results), ensure_ascii=False, indent=2))
     else:

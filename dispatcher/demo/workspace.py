@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from dispatcher.config import DEVELOPMENT_LINK_SECRET, Settings, SmtpTls
 from dispatcher.daemon.leadership import SecondDaemon, SqliteLock
+from dispatcher.defaults import FOLDERS, flag, setting, variable
 from dispatcher.mailcatcher import LOOPBACK
 from dispatcher.store.db import make_engine
 
@@ -48,15 +49,13 @@ class WorkspaceError(Exception):
 def missing_folders(settings: Settings) -> list[str]:
     """Why the configured contacts or templates cannot be used: each missing folder, named."""
     problems = []
-    for what, folder, variable in (
-        ("contacts", settings.contacts_dir, "DISPATCHER_CONTACTS_DIR"),
-        ("templates", settings.templates_dir, "DISPATCHER_TEMPLATES_DIR"),
-    ):
+    for what in FOLDERS:
+        folder: Path = getattr(settings, setting(what))
         if not folder.is_dir():
             problems.append(
-                f"the {what} folder {folder} does not exist (from {variable}, default "
-                f"'{what}' in the current directory): run the demo from the repository root "
-                f"or set {variable}"
+                f"the {what} folder {folder} does not exist: correct {flag(what)}, "
+                f"{variable(what)} or `{setting(what)}` in the config file, or leave them all "
+                "unset for the packaged copy"
             )
     return problems
 

@@ -7,12 +7,13 @@ the doctor: one that cannot run because an earlier one failed is reported as "no
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
 from dispatcher.clock import Clock
 from dispatcher.config import ConfigError, load_settings
+from dispatcher.defaults import origin
 from dispatcher.doctor import checks, database
 from dispatcher.doctor.result import CheckResult, Status, any_failed, failed, not_checked
 from dispatcher.doctor.smtp import AUTH, RELAY, TLS, smtp
@@ -35,28 +36,35 @@ CHECKS = (
 )
 
 
-def diagnose(config_file: Path | None, clock: Clock) -> list[CheckResult]:
-    """Every check, in the order of `CHECKS`; settings as the CLI loads them."""
+def diagnose(
+    config_file: Path | None, clock: Clock, flags: Mapping[str, Path]
+) -> list[CheckResult]:
+    """Every check, in the order of `CHECKS`; settings as the CLI loads them (`flags`: the
+    settings given on the command line)."""
     try:
-        settings = load_settings(config_file)
+        settings = load_settings(config_file, **flags)
     except ConfigError as exc:
         because = "the configuration does not load"
         return [
             checks.configuration_error(exc),
             *(not_checked(name, because) for name in CHECKS[1:]),
         ]
-    registry, contacts = providing("contacts", lambda: checks.contacts(settings))
+    contacts_from = origin(settings, "contacts", flags)
+    registry, contacts = providing("contacts", lambda: checks.contacts(settings, contacts_from))
     results = [
         *safely(["configuration"], lambda: [checks.configuration(settings)]),
         contacts,
         *safely(["placeholders"], lambda: [checks.placeholders(settings)]),
     ]
+    templates_from = origin(settings, "templates", flags)
     engine, found = providing("database", lambda: database.database(settings))
     try:
         results.append(found)
         results += safely(["migrations"], lambda: [database.migrations(engine)])
         results += safely([RELAY, TLS, AUTH], lambda: smtp(settings))
-        results += safely(["templates"], lambda: [checks.templates(settings, registry)])
+        results += safely(
+            ["templates"], lambda: [checks.templates(settings, registry, templates_from)]
+        )
         results += safely(["clock"], lambda: [database.clock(engine, clock)])
     finally:
         if engine is not None:

@@ -53,22 +53,25 @@ def configuration(settings: Settings) -> CheckResult:
     return passed("configuration", loaded)
 
 
-def contacts(settings: Settings) -> tuple[Registry | None, CheckResult]:
-    """The registry loads (placeholders allowed here; they have their own check)."""
+def contacts(settings: Settings, source: str) -> tuple[Registry | None, CheckResult]:
+    """The registry loads (placeholders allowed here; they have their own check); `source`
+    says where its folder was named (`defaults.origin`)."""
     directory = settings.contacts_dir
     try:
         registry = load_registry(directory)
     except RegistryError as exc:
         return None, failed(
             "contacts",
-            f"the contact registry in {directory} does not load: {len(exc.problems)} error(s)",
+            f"the contact registry in {directory} ({source}) does not load: "
+            f"{len(exc.problems)} error(s)",
             CONTACTS_FIX,
             _first(directory, exc.problems),
         )
     esc = registry.escalation
     return registry, passed(
         "contacts",
-        f"{directory}: {len(registry.municipalities)} municipalities, {len(registry.vendors)} "
+        f"{directory} ({source}): {len(registry.municipalities)} municipalities, "
+        f"{len(registry.vendors)} "
         f"vendors, {len(esc.oncall)} on-call, {len(esc.fallback)} fallback",
     )
 
@@ -99,10 +102,10 @@ def _first(directory: Path, problems: list[Problem]) -> list[str]:
     return shown
 
 
-def templates(settings: Settings, registry: Registry | None) -> CheckResult:
+def templates(settings: Settings, registry: Registry | None, source: str) -> CheckResult:
     """Every template compiles, and every notice kind renders for every recipient it goes to
     (each municipality, each vendor, each on-call and fallback person) with the sample
-    incident; an error names the template and line."""
+    incident; an error names the template and line, and `source` where the folder was named."""
     directory = settings.templates_dir
     fix = (
         "correct the template named here, then check it with `dispatcher templates check` and "
@@ -112,7 +115,7 @@ def templates(settings: Settings, registry: Registry | None) -> CheckResult:
     if problems:
         return failed(
             "templates",
-            f"{len(problems)} problem(s) in the templates in {directory}",
+            f"{len(problems)} problem(s) in the templates in {directory} ({source})",
             fix,
             _shown(problems),
         )
@@ -123,10 +126,12 @@ def templates(settings: Settings, registry: Registry | None) -> CheckResult:
         guidance = standard_guidance(directory)
     except TemplateError as exc:
         return failed("templates", str(exc), fix)
-    return _render_all(settings, registry, guidance, fix)
+    return _render_all(settings, registry, guidance, fix, source)
 
 
-def _render_all(settings: Settings, registry: Registry, guidance: str, fix: str) -> CheckResult:
+def _render_all(
+    settings: Settings, registry: Registry, guidance: str, fix: str, source: str
+) -> CheckResult:
     renderer = NoticeRenderer(settings.templates_dir)
     ack_url = settings.public_url.rstrip("/") + SAMPLE_ACK_PATH
     errors: dict[str, list[str]] = {}
@@ -150,13 +155,14 @@ def _render_all(settings: Settings, registry: Registry, guidance: str, fix: str)
         return failed(
             "templates",
             f"{failures} of {rendered + failures} sample notices do not render from "
-            f"{settings.templates_dir}",
+            f"{settings.templates_dir} ({source})",
             fix,
             _shown(details),
         )
     return passed(
         "templates",
-        f"{rendered} sample notices render from {settings.templates_dir}: {len(NoticeKind)} "
+        f"{rendered} sample notices render from {settings.templates_dir} ({source}): "
+        f"{len(NoticeKind)} "
         f"kinds for {len(registry.municipalities)} municipalities, {len(registry.vendors)} "
         f"vendors and {len(_people(registry))} on-call, fallback and drill people; each also "
         "as a drill of a scoped incident",

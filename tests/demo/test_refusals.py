@@ -33,12 +33,18 @@ class TestMissingFolders:
         assert "DISPATCHER_CONTACTS_DIR" in output
         assert not (tmp_path / "var").exists()
 
-    def test_no_templates_folder_by_default(
+    def test_no_templates_folder_from_the_flag(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        code, output = invoke(tmp_path, monkeypatch, DISPATCHER_CONTACTS_DIR=str(CONTACTS))
-        assert code == 1
-        assert "the templates folder templates does not exist" in output
+        monkeypatch.chdir(tmp_path)
+        result = CliRunner().invoke(
+            app,
+            ["--templates-dir", "templates", "demo"],
+            env={"DISPATCHER_CONTACTS_DIR": str(CONTACTS)},
+        )
+        output = " ".join(result.output.split())
+        assert result.exit_code == 1
+        assert "the templates folder templates does not exist: correct --templates-dir" in output
         assert not (tmp_path / "var").exists()
 
 

@@ -187,7 +187,8 @@ class TestBrokenContacts:
         assert result.exit_code == 1
         lines = check_lines(result.stdout)
         assert lines["contacts"].startswith(
-            f"✗ contacts: the contact registry in {contacts_dir} does not load: "
+            f"✗ contacts: the contact registry in {contacts_dir} (from DISPATCHER_CONTACTS_DIR) "
+            "does not load: "
         )
         assert f"    {municipalities}:17: unknown municipality code 999" in result.stdout
         assert "fix: run `dispatcher contacts check` for the full list" in result.stdout
@@ -246,7 +247,8 @@ class TestTemplates:
 
         assert result.exit_code == 1
         assert check_lines(result.stdout)["templates"] == (
-            f"✗ templates: 1 problem(s) in the templates in {templates_dir}"
+            f"✗ templates: 1 problem(s) in the templates in {templates_dir} "
+            "(from DISPATCHER_TEMPLATES_DIR)"
         )
         assert f"    {template}, line 1: syntax error: " in result.stdout
 
