@@ -13,6 +13,7 @@ from dispatcher.cli.context import CliState
 from dispatcher.cli.db import db_app
 from dispatcher.cli.demo import demo
 from dispatcher.cli.doctor import doctor
+from dispatcher.cli.errors import ExplainingGroup
 from dispatcher.cli.incident import incident_app
 from dispatcher.cli.serve import mailcatcher, serve
 from dispatcher.cli.status import status
@@ -23,6 +24,7 @@ app = typer.Typer(
     help="FMK outage dispatcher: informs the municipalities and pages MedCom when FMK is down.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=ExplainingGroup,
 )
 app.add_typer(incident_app, name="incident")
 app.add_typer(contacts_app, name="contacts")
@@ -42,8 +44,17 @@ def root(
         Path | None,
         typer.Option("--config", help="TOML settings file (default: $DISPATCHER_CONFIG)."),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="When a command fails, print the full traceback as well as the explanation "
+            "(DISPATCHER_LOG_LEVEL=DEBUG does the same).",
+        ),
+    ] = False,
 ) -> None:
-    ctx.obj = CliState(config_file=config)
+    ctx.obj = CliState(config_file=config, verbose=verbose)
     logs.configure("WARNING")
 
 
