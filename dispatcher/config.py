@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     env: Literal["development", "production"] = Field(
-        "development", description="`production` refuses placeholder contacts and unsafe SMTP."
+        "development",
+        description="`production` refuses placeholder contacts, weak secrets and unsafe SMTP.",
     )
     database_url: str = Field(
         "sqlite:///var/dispatcher.db",
@@ -121,13 +122,16 @@ class Settings(BaseSettings):
     )
     link_secret: SecretStr = Field(
         SecretStr(DEVELOPMENT_LINK_SECRET),
-        description="Key that signs acknowledgement links (refused in production if default).",
+        description="Key that signs acknowledgement links: at least 32 bytes (production "
+        "refuses the default).",
     )
     ack_link_ttl: Duration = Field(
         timedelta(hours=24), description="How long an acknowledgement link in a page works."
     )
     webhook_secret: SecretStr | None = Field(
-        None, description="Shared secret for SDS's webhook signatures (required in production)."
+        None,
+        description="Shared secret for SDS's webhook signatures: at least 32 bytes (required "
+        "in production).",
     )
     webhook_max_body: int = Field(65536, ge=1024, description="Largest webhook body, in bytes.")
     webhook_tolerance: Duration = Field(
