@@ -115,10 +115,11 @@ def _database(exc: DBAPIError, database_url: str | None) -> list[str]:
             f"{where}: no answer from {server}",
             "check the network and firewall between this host and the database server",
         ]
-    refused = ("authentication failed", "pg_hba.conf", "no password", "role ")
+    refused = ("authentication failed", "pg_hba.conf", "no password", 'role "')
     if any(words in said for words in refused):
+        user = (url.username if url else None) or "(the default)"
         return [
-            f"{where}: {server} does not let user {url.username if url else '?'} in",
+            f"{where}: {server} does not let user {user} in",
             "check the user and password in DISPATCHER_DATABASE_URL and the server's pg_hba.conf",
         ]
     if "does not exist" in said and "database" in said:
