@@ -21,11 +21,16 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from dispatcher.defaults import packaged
 
 ENV_PREFIX = "DISPATCHER_"
 DEVELOPMENT_LINK_SECRET = "development-only-link-secret"  # noqa: S105  (refused in production)
+MIN_SECRET_BYTES = 32  # 256 bits, as much as HMAC-SHA256 can use
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+SUPPORTED_DATABASES = "only sqlite:///PATH and postgresql://USER@HOST/DB are supported"
 
 
 _SHORT_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
@@ -62,7 +67,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     env: Literal["development", "production"] = Field(
-        "development", description="`production` refuses placeholder contacts and unsafe SMTP."
+        "development",
+        description="`production` refuses placeholder contacts, weak secrets and unsafe SMTP.",
     )
     database_url: str = Field(
         "sqlite:///var/dispatcher.db",
@@ -124,13 +130,16 @@ class Settings(BaseSettings):
     )
     link_secret: SecretStr = Field(
         SecretStr(DEVELOPMENT_LINK_SECRET),
-        description="Key that signs acknowledgement links (refused in production if default).",
+        description="Key that signs acknowledgement links: at least 32 bytes (production "
+        "refuses the default).",
     )
     ack_link_ttl: Duration = Field(
         timedelta(hours=24), description="How long an acknowledgement link in a page works."
     )
     webhook_secret: SecretStr | None = Field(
-        None, description="Shared secret for SDS's webhook signatures (required in production)."
+        None,
+        description="Shared secret for SDS's webhook signatures: at least 32 bytes (required "
+        "in production).",
     )
     webhook_max_body: int = Field(65536, ge=1024, description="Largest webhook body, in bytes.")
     webhook_tolerance: Duration = Field(
@@ -158,6 +167,28 @@ class Settings(BaseSettings):
     heartbeat_window: Duration = Field(
         timedelta(minutes=10), description="Page when no SDS heartbeat has come for this long."
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            raise ValueError(f"not a database URL: {SUPPORTED_DATABASES}") from None
+        if driver not in DATABASE_DRIVERS:
+            raise ValueError(f"{driver}:// is not supported: {SUPPORTED_DATABASES}")
+        return value
+
+    @field_validator("link_secret")
+    @classmethod
+    def _link_secret_not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError(
+                "is blank: no acknowledgement link can be signed with it; set at least "
+                f"{MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -hex 32`), or unset it "
+                "in development"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -200,6 +231,20 @@ class Settings(BaseSettings):
         return []
 
 
+def secret_weakness(secret: SecretStr | None) -> str | None:
+    """Why a shared secret cannot be relied on (not set, blank, or shorter than
+    `MIN_SECRET_BYTES` in UTF-8 once surrounding white space is stripped), or None."""
+    if secret is None:
+        return "is not set"
+    value = secret.get_secret_value().strip()
+    if not value:
+        return "is blank"
+    size = len(value.encode("utf-8"))
+    if size < MIN_SECRET_BYTES:
+        return f"is only {size} byte{'s' if size != 1 else ''} long"
+    return None
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Read the settings; `config_file` (or `DISPATCHER_CONFIG`) names an optional TOML file."""
     path = config_file or (Path(p) if (p := os.environ.get(f"{ENV_PREFIX}CONFIG")) else None)
@@ -220,5 +265,7 @@ def describe_validation_error(exc: ValidationError, path: Path | None) -> str:
     lines = [f"invalid configuration{where}:"]
     for err in exc.errors():
         name = ".".join(str(part) for part in err["loc"])
-        lines.append(f"  {ENV_PREFIX}{name.upper()}: {err['msg']}")
+        cause = err.get("ctx", {}).get("error")
+        message = str(cause) if err["type"] == "value_error" and cause else err["msg"]
+        lines.append(f"  {ENV_PREFIX}{name.upper()}: {message}")
     return "\n".join(lines)

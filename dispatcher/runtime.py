@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
-from dispatcher.config import DEVELOPMENT_LINK_SECRET, Settings
+from dispatcher.config import DEVELOPMENT_LINK_SECRET, MIN_SECRET_BYTES, Settings, secret_weakness
 from dispatcher.contacts.model import Municipality, Registry, Vendor, is_placeholder
 from dispatcher.contacts.registry import load_registry
 from dispatcher.core.model import Policy
@@ -82,12 +82,11 @@ def placeholder_refusals(settings: Settings, registry: Registry) -> list[str]:
 
 def settings_refusals(settings: Settings) -> list[str]:
     """Reasons in the settings alone: plaintext SMTP off this host, and in production
-    missing or development secrets and a loopback public URL."""
+    missing, weak or development secrets and a loopback public URL."""
     problems = settings.smtp_problems()
     if settings.env != "production":
         return problems
-    if settings.webhook_secret is None:
-        problems.append("DISPATCHER_WEBHOOK_SECRET is not set: SDS's signals cannot be received")
+    problems += secret_problems(settings)
     if settings.link_secret.get_secret_value() == DEVELOPMENT_LINK_SECRET:
         problems.append(
             "DISPATCHER_LINK_SECRET is the development default: anyone could forge "
@@ -98,5 +97,42 @@ def settings_refusals(settings: Settings) -> list[str]:
         problems.append(
             f"DISPATCHER_PUBLIC_URL is {settings.public_url}: the links in pages must use an "
             "address the on-call staff can reach"
+        )
+    return problems
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """In development, what production would refuse about a secret that was set: a blank or
+    short webhook or link secret. The defaults (no webhook secret, the development link
+    secret) are what development runs with, and are not warned about."""
+    if settings.env == "production":
+        return []
+    return secret_problems(settings, unset_webhook=False)
+
+
+STRONG_SECRET = f"use at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -hex 32`"
+
+
+def secret_problems(settings: Settings, *, unset_webhook: bool = True) -> list[str]:
+    """The webhook and link secrets that are blank or short (and the webhook secret if it is
+    not set), each naming its variable. The development link secret is left to
+    `settings_refusals`."""
+    problems = []
+    webhook = settings.webhook_secret
+    weakness = secret_weakness(webhook) if webhook is not None or unset_webhook else None
+    if weakness is not None:
+        usable = webhook is not None and webhook.get_secret_value() != ""  # even if blank
+        consequence = (
+            "anyone who guesses it can send SDS signals"
+            if usable
+            else "the webhook refuses every SDS signal (503)"
+        )
+        problems.append(f"DISPATCHER_WEBHOOK_SECRET {weakness}: {consequence}; {STRONG_SECRET}")
+    link = settings.link_secret
+    weakness = secret_weakness(link)
+    if weakness is not None and link.get_secret_value() != DEVELOPMENT_LINK_SECRET:
+        problems.append(
+            f"DISPATCHER_LINK_SECRET {weakness}: acknowledgement links could be forged by "
+            f"guessing it; {STRONG_SECRET}"
         )
     return problems

@@ -13,6 +13,7 @@ from dispatcher.cli.context import CliState
 from dispatcher.cli.db import db_app
 from dispatcher.cli.demo import demo
 from dispatcher.cli.doctor import doctor
+from dispatcher.cli.errors import ExplainingGroup
 from dispatcher.cli.incident import incident_app
 from dispatcher.cli.init import init
 from dispatcher.cli.serve import mailcatcher, serve
@@ -24,6 +25,7 @@ app = typer.Typer(
     help="FMK outage dispatcher: informs the municipalities and pages MedCom when FMK is down.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=ExplainingGroup,
 )
 app.add_typer(incident_app, name="incident")
 app.add_typer(contacts_app, name="contacts")
@@ -58,10 +60,19 @@ def root(
             "the packaged copy)."
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="When a command fails, print the full traceback as well as the explanation "
+            "(DISPATCHER_LOG_LEVEL=DEBUG does the same).",
+        ),
+    ] = False,
 ) -> None:
     given = {"contacts_dir": contacts_dir, "templates_dir": templates_dir}
     folders = {name: path for name, path in given.items() if path is not None}
-    ctx.obj = CliState(config_file=config, folders=folders)
+    ctx.obj = CliState(config_file=config, folders=folders, verbose=verbose)
     logs.configure("WARNING")
 
 

@@ -26,7 +26,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
 class CliState:
     config_file: Path | None = None
     folders: dict[str, Path] = field(default_factory=dict)  # settings given as flags
+    verbose: bool = False
     _settings: Settings | None = field(default=None, init=False)
+
+    @property
+    def loaded_settings(self) -> Settings | None:
+        """The settings if a command has loaded them, without loading them."""
+        return self._settings
 
     @property
     def settings(self) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from dispatcher.cli.context import console, state
+from dispatcher.cli.runtime import CLI_BUSY_TIMEOUT_MS
 from dispatcher.store.db import make_engine
 from dispatcher.store.migrate import current_revision, head_revision, upgrade
 
@@ -14,7 +15,7 @@ db_app = typer.Typer(help="Database schema migrations.")
 @db_app.command("upgrade")
 def upgrade_(ctx: typer.Context) -> None:
     """Bring the database schema up to date (the daemon also does this on start)."""
-    engine = make_engine(state(ctx).settings.database_url)
+    engine = make_engine(state(ctx).settings.database_url, busy_timeout_ms=CLI_BUSY_TIMEOUT_MS)
     upgrade(engine)
     console.print(f"Database at revision {current_revision(engine)} (head).")
 
@@ -22,7 +23,7 @@ def upgrade_(ctx: typer.Context) -> None:
 @db_app.command()
 def status(ctx: typer.Context) -> None:
     """Show the current and the newest schema revision."""
-    engine = make_engine(state(ctx).settings.database_url)
+    engine = make_engine(state(ctx).settings.database_url, busy_timeout_ms=CLI_BUSY_TIMEOUT_MS)
     current, head = current_revision(engine), head_revision(engine)
     console.print(f"current: {current or 'none'} · head: {head}")
     if current != head:

@@ -10,8 +10,6 @@ from zoneinfo import ZoneInfo
 import typer
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.cli.context import console, fail, state
 from dispatcher.config import Settings
@@ -19,36 +17,33 @@ from dispatcher.contacts.registry import RegistryError
 from dispatcher.daemon.replicas import daemon_running
 from dispatcher.notices.render import TemplateError
 from dispatcher.runtime import Runtime, build
-from dispatcher.store.migrate import is_current
+from dispatcher.store.db import make_engine
+from dispatcher.store.migrate import check_schema
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+CLI_BUSY_TIMEOUT_MS = 5_000  # the daemon's transactions are short; a user should not wait long
 
 
-def build_or_fail(settings: Settings) -> Runtime:
+def build_or_fail(settings: Settings, engine: Engine | None = None) -> Runtime:
     """The runtime, or a plain error naming the bad contact file or template."""
     try:
-        return build(settings)
+        return build(settings, engine)
     except (RegistryError, TemplateError) as exc:
         fail(str(exc))
 
 
 def open_runtime(ctx: typer.Context) -> Runtime:
-    """The runtime, or a plain error: bad contacts, bad templates, an unmigrated database."""
+    """The runtime on a database whose schema is current. Bad contacts or templates fail
+    here; a database that is locked, unreachable or at another schema raises, for
+    `dispatcher.cli.errors` to explain. A locked SQLite database fails after
+    `CLI_BUSY_TIMEOUT_MS`, not the daemon's longer wait."""
     settings = state(ctx).settings
-    runtime = build_or_fail(settings)
+    engine = make_engine(settings.database_url, busy_timeout_ms=CLI_BUSY_TIMEOUT_MS)
     # Close the command's database connections when it ends, however it ends.
-    ctx.call_on_close(runtime.engine.dispose)
-    try:
-        current = is_current(runtime.engine)
-    except SQLAlchemyError as exc:
-        fail(f"cannot use the database {_safe_url(settings)}: {exc}")
-    if not current:
-        fail(f"the database {_safe_url(settings)} is not migrated: run `dispatcher db upgrade`")
+    ctx.call_on_close(engine.dispose)
+    runtime = build_or_fail(settings, engine)
+    check_schema(runtime.engine)
     return runtime
-
-
-def _safe_url(settings: Settings) -> str:
-    return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
 def actor_of(given: str | None, settings: Settings) -> str:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 
 from dispatcher import logs
@@ -15,7 +16,9 @@ from dispatcher.cli.runtime import build_or_fail
 from dispatcher.clock import SystemClock
 from dispatcher.daemon.serve import Daemon, DaemonFailed
 from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, MailCatcher
-from dispatcher.runtime import refusals
+from dispatcher.runtime import refusals, settings_warnings
+
+log = structlog.get_logger(__name__)
 
 
 def serve(ctx: typer.Context) -> None:
@@ -26,6 +29,8 @@ def serve(ctx: typer.Context) -> None:
     if problems:
         fail("refusing to start:\n  " + "\n  ".join(problems))
     logs.configure(settings.log_level)
+    for problem in settings_warnings(settings):
+        log.warning("settings.warning", problem=problem)
     try:
         asyncio.run(Daemon(runtime, SystemClock()).run())
     except DaemonFailed as exc:

@@ -15,7 +15,7 @@ from dispatcher.doctor.result import CheckResult, failed, not_checked, passed, w
 from dispatcher.notices.context import NoticeContext, NoticeKind
 from dispatcher.notices.render import NoticeRenderer, TemplateError, addressee, standard_guidance
 from dispatcher.notices.sample import sample_context
-from dispatcher.runtime import settings_refusals
+from dispatcher.runtime import settings_refusals, settings_warnings
 
 SHOWN_PROBLEMS = 5  # a registry or template folder can have hundreds; the first few say enough
 SAMPLE_ACK_PATH = "/ack/EKSEMPEL"
@@ -38,7 +38,8 @@ def configuration_error(exc: ConfigError) -> CheckResult:
 
 def configuration(settings: Settings) -> CheckResult:
     """The settings load; `dispatcher serve` would not refuse them (production rules, and no
-    plaintext SMTP to a relay off this host). Placeholder contacts have a check of their own."""
+    plaintext SMTP to a relay off this host); in development, a warning for a secret that is
+    set but blank or short. Placeholder contacts have a check of their own."""
     toml_file = settings.model_config.get("toml_file")  # set by load_settings for --config
     source = f"{toml_file}, " if toml_file is not None else ""
     loaded = f"DISPATCHER_ENV={settings.env}; read from {source}the environment and the defaults"
@@ -49,6 +50,15 @@ def configuration(settings: Settings) -> CheckResult:
             f"`dispatcher serve` would refuse to start ({len(problems)} problem(s))",
             "change the settings named here",
             problems,
+        )
+    warnings = settings_warnings(settings)
+    if warnings:
+        return warned(
+            "configuration",
+            f"{loaded}; {len(warnings)} secret(s) that production would refuse (allowed in "
+            "development)",
+            "set each secret named here to at least 32 random bytes",
+            warnings,
         )
     return passed("configuration", loaded)
 

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -16,13 +15,12 @@ from dispatcher.config import Settings
 from dispatcher.daemon.leadership import TTL
 from dispatcher.doctor.result import CheckResult, failed, not_checked, passed
 from dispatcher.store.db import make_engine
-from dispatcher.store.migrate import alembic_config, current_revision, head_revision
+from dispatcher.store.migrate import UPGRADE, current_revision, head_revision, is_known
 
 ZONE = "Europe/Copenhagen"
 # Replicas compare lease and link expiry times written with their own clocks; with every host
 # this close to the database server's clock, two replicas differ by at most twice as much.
 MAX_CLOCK_SKEW = timedelta(seconds=2)
-UPGRADE = "run `dispatcher db upgrade` (`dispatcher serve` also migrates when it starts)"
 URL_FIX = "check DISPATCHER_DATABASE_URL, and that the database server runs and lets this host in"
 
 
@@ -86,9 +84,7 @@ def migrations(engine: Engine | None) -> CheckResult:
         return failed(
             "migrations", f"the database has no schema (no revision; newest is {head})", UPGRADE
         )
-    scripts = ScriptDirectory.from_config(alembic_config(engine))
-    known = {script.revision for script in scripts.walk_revisions()}
-    if current not in known:
+    if not is_known(engine, current):
         return failed(
             "migrations",
             f"the database is at revision {current}, which this dispatcher does not know "

@@ -460,8 +460,9 @@ def test_an_unmigrated_database(tmp_path: Path, args: list[str]) -> None:
     path.touch()
     result = CliRunner().invoke(app, args, env=env_for(f"sqlite:///{path}"))
     assert result.exit_code == 1
-    assert f"the database sqlite:///{path} is not migrated: run `dispatcher db upgrade`" in (
-        result.stderr
-    )
+    assert result.stderr.splitlines() == [
+        f"Error: cannot use the database sqlite:///{path}: no schema yet (it was never "
+        "migrated): run `dispatcher db upgrade` (`dispatcher serve` also migrates when it starts)"
+    ]
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
