@@ -7,10 +7,8 @@ sends `SHUTDOWN_GRACE` to finish; if any task dies, the daemon stops and exits n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -20,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.clock import Clock
 from dispatcher.daemon import replicas
+from dispatcher.daemon.http_server import HttpLimits, HttpServer
 from dispatcher.daemon.leader import Leader
 from dispatcher.daemon.leadership import SecondDaemon, SqliteLock
 from dispatcher.http.app import create_app
@@ -40,14 +39,6 @@ class DaemonFailed(Exception):
     """A background task died; the daemon stopped."""
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class Daemon:
     def __init__(self, runtime: Runtime, clock: Clock) -> None:
         self.runtime = runtime
@@ -59,7 +50,7 @@ class Daemon:
         self._tick_wanted = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
         settings = runtime.settings
-        self.http = _Server(
+        self.http = HttpServer(
             uvicorn.Config(
                 create_app(
                     runtime,
@@ -72,7 +63,8 @@ class Daemon:
                 log_config=None,
                 access_log=False,
                 lifespan="off",
-            )
+            ),
+            HttpLimits.from_settings(settings),
         )
 
     def _fence(self) -> Fence | None:
