@@ -27,7 +27,7 @@ from dispatcher.http.limits import Gate, GuardedH11Protocol, Refusal
 
 log = structlog.get_logger(__name__)
 
-RESERVED_FILES = 96  # database pool (3 files a connection on SQLite), logs, listener, Python
+RESERVED_FILES = 96  # database pool (2-3 files a connection on SQLite), logs, listener, Python
 REFUSAL_SLOTS = 32  # connections told 503 at once; beyond them new ones wait to be accepted
 MIN_CONNECTIONS = 16
 UNLIMITED_FILES = 65536  # what an unlimited soft limit counts as

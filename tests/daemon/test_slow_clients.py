@@ -303,7 +303,9 @@ class TestConnectionRoom:
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = connection_room(soft, send_concurrency=4)
         with capture_logs() as logs:
-            limits = HttpLimits.from_settings(Settings(http_max_connections=room + 1000))
+            limits = HttpLimits.from_settings(
+                Settings(http_max_connections=room + 1000, send_concurrency=4)
+            )
         assert limits.max_connections == room
         assert any(e["event"] == "http.max_connections_lowered" for e in logs)
         assert HttpLimits.from_settings(Settings(http_max_connections=7)).max_connections == 7
