@@ -92,6 +92,24 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(30.0, gt=0, description="Seconds for each SMTP command.")
     http_host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
     http_port: int = Field(8080, ge=1, le=65535, description="Port the HTTP server listens on.")
+    http_max_connections: int | None = Field(
+        None,
+        ge=1,
+        description="Most HTTP connections at once; beyond them a 503. Default: the open-file "
+        "limit less a reserve for the database, SMTP and logs (and never more than that).",
+    )
+    http_header_timeout: Duration = Field(
+        timedelta(seconds=10),
+        gt=timedelta(0),
+        description="A request's headers must arrive within this; else 408 and the connection "
+        "is closed (an idle connection is just closed).",
+    )
+    http_body_timeout: Duration = Field(
+        timedelta(seconds=20),
+        gt=timedelta(0),
+        description="A request's body must arrive within this after its headers; else 408 and "
+        "the connection is closed.",
+    )
     update_interval: Duration = Field(
         timedelta(hours=2), description="Time between municipal updates while FMK is down."
     )

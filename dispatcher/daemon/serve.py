@@ -10,10 +10,9 @@ stops and exits non-zero.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -23,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.clock import Clock
 from dispatcher.daemon import replicas
+from dispatcher.daemon.http_server import HttpLimits, HttpServer
 from dispatcher.daemon.leader import Leader
 from dispatcher.daemon.leadership import SecondDaemon, SqliteLock
 from dispatcher.daemon.supervise import Backoff, Fatal, Supervisor, dumps
@@ -44,14 +44,6 @@ class DaemonFailed(Fatal):
     """A background task died, or the daemon could not start; the daemon stopped."""
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class Daemon:
     def __init__(self, runtime: Runtime, clock: Clock, *, backoff: Backoff | None = None) -> None:
         self.runtime = runtime
@@ -63,7 +55,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._tick_wanted = asyncio.Event()
         settings = runtime.settings
-        self.http = _Server(
+        self.http = HttpServer(
             uvicorn.Config(
                 create_app(
                     runtime,
@@ -77,7 +69,8 @@ class Daemon:
                 log_config=None,
                 access_log=False,
                 lifespan="off",
-            )
+            ),
+            HttpLimits.from_settings(settings),
         )
 
     def _fence(self) -> Fence | None:
@@ -139,8 +132,12 @@ class Daemon:
     async def _run(self) -> None:
         engine = self.runtime.engine
         listener = self._listen()
-        await asyncio.to_thread(migrate.upgrade, engine)
-        replica = await asyncio.to_thread(replicas.register, engine, self.clock.now())
+        try:
+            await asyncio.to_thread(migrate.upgrade, engine)
+            replica = await asyncio.to_thread(replicas.register, engine, self.clock.now())
+        except BaseException:
+            listener.close()  # the HTTP server never took it over
+            raise
         log.info("daemon.started", replica=replica, http_port=self.runtime.settings.http_port)
         self.leader = Leader(
             engine,
