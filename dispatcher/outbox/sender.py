@@ -120,13 +120,26 @@ class Sender:
         return idle
 
     async def _send_lane(self, connection: SmtpConnection, claims: list[queue.Claim]) -> None:
+        """Send `claims` one after another. An unexpected error with one delivery is logged and
+        leaves its row claimed, to be tried again when the claim expires, and the lane goes on; a
+        database error stops the batch, and `run` waits the database out."""
         for index, claim in enumerate(claims):
             if self._must_stop():
                 left = claims[index:]
                 released = await asyncio.to_thread(queue.release, self._engine, left)
                 log.info("sender.handed_back", deliveries=released)
                 return
-            await self._deliver(connection, claim)
+            try:
+                await self._deliver(connection, claim)
+            except SQLAlchemyError:
+                raise
+            except Exception:
+                await connection.close()
+                log.exception(
+                    "delivery.error",
+                    delivery_id=claim.delivery_id,
+                    retry_after=self._lease.total_seconds(),
+                )
 
     async def _deliver(self, connection: SmtpConnection, claim: queue.Claim) -> None:
         bound = log.bind(
