@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         timedelta(minutes=10), description="Longest wait between two attempts."
     )
     retry_deadline: Duration = Field(
-        timedelta(hours=4), description="Give up on a delivery this long after it was enqueued."
+        timedelta(hours=24), description="Give up on a delivery this long after it was enqueued."
     )
     claim_timeout: Duration = Field(
         timedelta(minutes=5),

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
-from dispatcher.store.db import transaction
+from dispatcher.store.db import is_sqlite, transaction
 from dispatcher.store.tables import (
     LEADER_LEASE,
     DeliveryRow,
@@ -148,18 +148,26 @@ def _id(value: int | None) -> int:
 
 
 def _finish(engine: Engine, claim: Claim, **values: object) -> bool:
-    """Record an outcome if the claim still holds; False if another sender took the row over."""
-    with transaction(engine) as session:
-        result = session.execute(
-            update(DeliveryRow)
-            .where(
-                col(DeliveryRow.id) == claim.delivery_id,
-                col(DeliveryRow.claim_token) == claim.token,
-                col(DeliveryRow.status) == DeliveryStatus.SENDING,
-            )
-            .values(claimed_until=None, **values)
+    """Record an outcome if the claim still holds; False if another sender took the row over.
+
+    One UPDATE, atomic by itself. On PostgreSQL it runs in autocommit, one round trip instead of
+    BEGIN, UPDATE and COMMIT: after the relay's 250 this is all that stands between the message
+    and its record (the duplicate window, docs/delivery-guarantees.md). SQLite keeps the
+    write-locking transaction of `transaction`."""
+    statement = (
+        update(DeliveryRow)
+        .where(
+            col(DeliveryRow.id) == claim.delivery_id,
+            col(DeliveryRow.claim_token) == claim.token,
+            col(DeliveryRow.status) == DeliveryStatus.SENDING,
         )
-        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+        .values(claimed_until=None, **values)
+    )
+    if is_sqlite(engine):
+        with transaction(engine) as session:
+            return session.execute(statement).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(statement).rowcount == 1
 
 
 def mark_sent(engine: Engine, claim: Claim, *, reply: str, now: datetime) -> bool:

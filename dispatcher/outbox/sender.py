@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import timedelta
+from typing import ParamSpec, TypeVar
 
 import structlog
 from sqlalchemy import Engine
@@ -20,12 +22,16 @@ from dispatcher.config import Settings
 from dispatcher.outbox import queue
 from dispatcher.outbox.retry import RetryPolicy
 from dispatcher.outbox.smtp import SendFailure, SmtpConnection
+from dispatcher.store.db import is_sqlite
 from dispatcher.waiting import first_of
 
 log = structlog.get_logger(__name__)
 
 IDLE_POLL = timedelta(seconds=1)
 DATABASE_RETRY = timedelta(seconds=2)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Sender:
@@ -54,6 +60,11 @@ class Sender:
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._leader = leader
+        # SQLite lets one writer in at a time, and a waiting one polls with sleeps of up to
+        # 100 ms; the lanes queue for their records on a lock instead, woken at once.
+        self._writes: AbstractContextManager[object] = (
+            threading.Lock() if is_sqlite(engine) else nullcontext()
+        )
 
     def _fence(self) -> tuple[bool, queue.Fence | None]:
         """Whether we may send now, and under which fence."""
@@ -120,13 +131,36 @@ class Sender:
         return idle
 
     async def _send_lane(self, connection: SmtpConnection, claims: list[queue.Claim]) -> None:
+        """Send `claims` one after another. An unexpected error with one delivery is logged and
+        leaves its row claimed, to be tried again when the claim expires, and the lane goes on; a
+        database error stops the batch, and `run` waits the database out."""
         for index, claim in enumerate(claims):
             if self._must_stop():
                 left = claims[index:]
-                released = await asyncio.to_thread(queue.release, self._engine, left)
+                released = await self._record(queue.release, self._engine, left)
                 log.info("sender.handed_back", deliveries=released)
                 return
-            await self._deliver(connection, claim)
+            try:
+                await self._deliver(connection, claim)
+            except SQLAlchemyError:
+                raise
+            except Exception:
+                await connection.close()
+                log.exception(
+                    "delivery.error",
+                    delivery_id=claim.delivery_id,
+                    retry_after=self._lease.total_seconds(),
+                )
+
+    async def _record(self, write: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run one outcome's write in a worker thread, queued behind this sender's other writes
+        on SQLite."""
+
+        def locked() -> R:
+            with self._writes:
+                return write(*args, **kwargs)
+
+        return await asyncio.to_thread(locked)
 
     async def _deliver(self, connection: SmtpConnection, claim: queue.Claim) -> None:
         bound = log.bind(
@@ -141,7 +175,7 @@ class Sender:
         except SendFailure as failure:
             await self._record_failure(claim, failure, bound)
             return
-        recorded = await asyncio.to_thread(
+        recorded = await self._record(
             queue.mark_sent, self._engine, claim, reply=reply, now=self._clock.now()
         )
         bound.info("delivery.sent", reply=reply, recorded=recorded)
@@ -157,10 +191,8 @@ class Sender:
             )
         if retry_at is None:
             reply = failure.reply if failure.permanent else f"gave up: {failure.reply}"
-            await asyncio.to_thread(queue.mark_failed, self._engine, claim, reply=reply, now=now)
+            await self._record(queue.mark_failed, self._engine, claim, reply=reply, now=now)
             bound.error("delivery.failed", reply=reply, permanent=failure.permanent)
             return
-        await asyncio.to_thread(
-            queue.mark_retry, self._engine, claim, reply=failure.reply, at=retry_at
-        )
+        await self._record(queue.mark_retry, self._engine, claim, reply=failure.reply, at=retry_at)
         bound.warning("delivery.retry", reply=failure.reply, retry_at=retry_at.isoformat())
