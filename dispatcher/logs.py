@@ -33,9 +33,14 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
         return
 
 
-def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
+# Libraries whose INFO lines are routine ("Running job …" every few seconds, "Started server
+# process"): only their warnings are shown, unless `--verbose` asks for everything.
+CHATTY = ("apscheduler", "uvicorn")
+
+
+def configure(level: str = "INFO", stream: TextIO | None = None, *, verbose: bool = False) -> None:
     """Our events and those of libraries (uvicorn, apscheduler, …) leave through one renderer,
-    on standard error (or `stream`)."""
+    on standard error (or `stream`). The chatty libraries log at WARNING unless `verbose`."""
     renderer: structlog.typing.Processor
     if (stream or sys.stderr).isatty():
         renderer = structlog.dev.ConsoleRenderer()
@@ -67,3 +72,5 @@ def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)

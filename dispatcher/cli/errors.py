@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import traceback
+from difflib import SequenceMatcher
 from typing import Any
 
 import typer
@@ -29,15 +30,26 @@ PSYCOPG_PREAMBLE = re.compile(
     r"^connection failed: (connection to server .*? failed: )?(FATAL: +)?"
 )
 BUG = "this is a bug: run the command again with --verbose and report what it prints"
+# click suggests any option at least 60 % alike ("--foo": "--eoj"); a suggestion should look
+# like a typo of what was typed.
+SUGGESTION_LIKENESS = 0.75
 
 
 class ExplainingGroup(TyperGroup):
     """The root command: what its subcommands raise past click is explained, not dumped."""
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except typer.TyperException as exc:
+            _only_likely_suggestions(exc)
+            raise
+
     def invoke(self, ctx: Any) -> Any:  # Any: typer's vendored click.Context is private
         try:
             return super().invoke(ctx)
-        except (typer.TyperException, typer.Exit, typer.Abort):  # usage errors, exits
+        except (typer.TyperException, typer.Exit, typer.Abort) as exc:  # usage errors, exits
+            _only_likely_suggestions(exc)
             raise
         except Exception as exc:  # the CLI's last word on anything the commands did not handle
             cli = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
@@ -51,6 +63,17 @@ class ExplainingGroup(TyperGroup):
                 )
             url = settings.database_url if settings is not None else None
             fail("\n  ".join(explain(exc, url)))
+
+
+def _only_likely_suggestions(exc: BaseException) -> None:
+    """Keep only the suggested options that look like a typo of the unknown one."""
+    typed = getattr(exc, "option_name", None)
+    offered = getattr(exc, "possibilities", None)
+    if isinstance(typed, str) and offered:
+        likely = [
+            o for o in offered if SequenceMatcher(None, typed, o).ratio() >= SUGGESTION_LIKENESS
+        ]
+        setattr(exc, "possibilities", likely)  # noqa: B010 - typer's vendored click is private
 
 
 def explain(exc: Exception, database_url: str | None) -> list[str]:

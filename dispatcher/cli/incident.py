@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from dispatcher.cli.context import console, fail, state
-from dispatcher.cli.render import show_decision, show_detail, show_list
+from dispatcher.cli.render import describe_action, show_decision, show_detail, show_list
 from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time, report_daemon
 from dispatcher.clock import SystemClock
 from dispatcher.contacts import scope as scopes
@@ -140,7 +140,12 @@ def trigger(
         highlight=False,
     )
     show_decision(decision, runtime.registry)
-    report_daemon(runtime.engine, now)
+    if hold and not decision.notices:
+        console.print(
+            f"The initial notice is held: the municipalities are told only when you run "
+            f"`dispatcher incident confirm {number}`."
+        )
+    report_daemon(runtime.engine, now, queued=bool(decision.notices))
 
 
 def _scope(
@@ -182,12 +187,11 @@ def _apply(
     try:
         decision = service.apply(runtime.dispatch, number, event, now)
     except (Rejected, TemplateError) as exc:
-        fail(f"incident #{number}: {exc}")
-    console.print(
-        f"Incident [bold]#{number}[/] is now {decision.incident.status}.", highlight=False
-    )
+        text = str(exc)
+        fail(text if f"#{number}" in text else f"incident #{number}: {text}")
+    console.print(describe_action(number, event, decision), highlight=False)
     show_decision(decision, runtime.registry)
-    report_daemon(runtime.engine, now)
+    report_daemon(runtime.engine, now, queued=bool(decision.notices))
 
 
 @incident_app.command()

@@ -10,7 +10,15 @@ from rich.table import Table
 
 from dispatcher.cli.context import console
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import Decision
+from dispatcher.core.model import (
+    Acknowledge,
+    Cancel,
+    Confirm,
+    Decision,
+    Event,
+    PostUpdate,
+    Resolve,
+)
 from dispatcher.incidents.queries import IncidentDetail
 from dispatcher.outbox.enqueue import addressees, recipients
 from dispatcher.store.tables import DeliveryStatus, IncidentRow
@@ -28,6 +36,23 @@ def local(moment: datetime | None) -> str:
     if moment is None:
         return "–"
     return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def describe_action(number: int, event: Event, decision: Decision) -> str:
+    """What a command did to incident `number`, in one line."""
+    who = escape(getattr(event, "actor", ""))
+    match event:
+        case Acknowledge():
+            return f"Incident #{number} acknowledged by {who}, who now owns it."
+        case Confirm():
+            return f"Incident #{number}: the initial notice was confirmed by {who}."
+        case PostUpdate():
+            return f"Incident #{number}: update posted by {who}."
+        case Resolve():
+            return f"Incident #{number} resolved by {who}: FMK runs again."
+        case Cancel():
+            return f"Incident #{number} cancelled by {who} as a false alarm."
+    return f"Incident #{number} is now {decision.incident.status}."
 
 
 def show_decision(decision: Decision, registry: Registry) -> None:

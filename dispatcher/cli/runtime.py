@@ -68,11 +68,18 @@ def parse_local_time(option: str, value: str) -> datetime:
     return moment
 
 
-def report_daemon(engine: Engine, now: datetime) -> None:
+def report_daemon(engine: Engine, now: datetime, *, queued: bool) -> None:
+    """Say whether what was queued goes out now; without a daemon, that it waits."""
     if daemon_running(engine, now):
-        console.print("The daemon is running and will send any notices now.")
-    else:
+        if queued:
+            console.print("The daemon is running and sends the queued notices now.")
+    elif queued:
         console.print(
             "[bold yellow]No daemon is running:[/] the action is stored and its notices "
             "will be sent when `dispatcher serve` starts."
+        )
+    else:
+        console.print(
+            "[bold yellow]No daemon is running:[/] the action is stored; paging, escalation "
+            "and updates wait until `dispatcher serve` starts."
         )

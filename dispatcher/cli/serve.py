@@ -28,7 +28,7 @@ def serve(ctx: typer.Context) -> None:
     problems = refusals(settings, runtime.registry)
     if problems:
         fail("refusing to start:\n  " + "\n  ".join(problems))
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, verbose=state(ctx).verbose)
     for problem in settings_warnings(settings):
         log.warning("settings.warning", problem=problem)
     try:

@@ -22,7 +22,7 @@ from dispatcher.core.model import (
     Rejected,
     Status,
 )
-from dispatcher.core.text import clean_text
+from dispatcher.core.text import clean_text, local_time
 from dispatcher.notices.context import NoticeKind
 
 
@@ -33,8 +33,8 @@ def resolve(
     fmk_up = up_since or now
     if fmk_up > now or fmk_up < incident.down_since:
         raise Rejected(
-            f"FMK up since {fmk_up.isoformat()} must lie between the outage start "
-            f"({incident.down_since.isoformat()}) and now"
+            f"FMK up since {local_time(fmk_up)} must lie between the outage start "
+            f"({local_time(incident.down_since)}) and now ({local_time(now)}), Copenhagen time"
         )
     note = clean_text("message", message or "") or None
     resolved = replace(

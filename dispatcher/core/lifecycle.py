@@ -40,7 +40,7 @@ from dispatcher.core.model import (
     Tick,
     Trigger,
 )
-from dispatcher.core.text import clean_text
+from dispatcher.core.text import clean_text, local_time
 from dispatcher.notices.context import NoticeKind
 
 SEVERITIES = ("down", "degraded")
@@ -50,7 +50,7 @@ def open_incident(trigger: Trigger, now: datetime, policy: Policy) -> Decision:
     summary = clean_text("summary", trigger.summary, required=True, single_line=True)
     down_since = trigger.down_since or now
     if down_since > now:
-        raise Rejected(f"down since {down_since.isoformat()} is in the future")
+        raise Rejected(f"down since {local_time(down_since)} is in the future")
     incident = Incident(
         status=Status.TRIGGERED,
         summary=summary,

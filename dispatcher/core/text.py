@@ -1,9 +1,12 @@
-"""Validation of the free text that people and SDS put into incidents."""
+"""Validation of the free text that people and SDS put into incidents, and the times that
+rejections name."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from dispatcher.core.model import Rejected
 
@@ -11,6 +14,7 @@ LIMITS = {"summary": 200, "message": 4000, "reason": 1000}
 DEFAULT_LIMIT = 10_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
 def clean_text(name: str, value: str, *, required: bool = False, single_line: bool = False) -> str:
@@ -25,3 +29,8 @@ def clean_text(name: str, value: str, *, required: bool = False, single_line: bo
     if len(text) > limit:
         raise Rejected(f"{name} is {len(text)} characters long; at most {limit} are allowed")
     return text
+
+
+def local_time(moment: datetime) -> str:
+    """A time as people give it on the command line: Copenhagen time, to the minute."""
+    return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M")

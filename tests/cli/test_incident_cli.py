@@ -36,6 +36,14 @@ NO_DAEMON = (
     "No daemon is running: the action is stored and its notices will be sent when "
     "`dispatcher serve` starts."
 )
+NO_DAEMON_NOTHING_QUEUED = (
+    "No daemon is running: the action is stored; paging, escalation and updates wait until "
+    "`dispatcher serve` starts."
+)
+HELD = (
+    "The initial notice is held: the municipalities are told only when you run "
+    "`dispatcher incident confirm 1`."
+)
 QUEUED_INITIAL = "Queued the initial notice for 98 municipalities, 3 vendor copies."
 ODENSE = "fmk-beredskab@odense.kommune.example"
 ODENSE_REFUSAL = f"550 5.1.1 <{ODENSE}>: Recipient address rejected"
@@ -125,7 +133,7 @@ def test_times_are_danish_local_time(cli: Cli, given: str, stored: datetime, sho
 
 def test_hold_then_confirm_with_an_edited_summary(cli: Cli) -> None:
     out = trigger(cli, "--hold", "--as", "khs@medcom.dk")
-    assert out.splitlines() == [f"Opened incident #1: {SUMMARY}", NO_DAEMON]
+    assert out.splitlines() == [f"Opened incident #1: {SUMMARY}", HELD, NO_DAEMON_NOTHING_QUEUED]
     held = cli.incident(1)
     assert (held.release, held.informed_at, held.next_update_at) == ("after_confirm", None, None)
     assert cli.row_counts()["notice"] == 0
@@ -135,7 +143,10 @@ def test_hold_then_confirm_with_an_edited_summary(cli: Cli) -> None:
 
     row = cli.incident(1)
     assert (row.informed_at is not None, row.summary, row.details) == (True, edited, DETAILS)
-    assert out.splitlines()[:2] == ["Incident #1 is now triggered.", QUEUED_INITIAL]
+    assert out.splitlines()[:2] == [
+        "Incident #1: the initial notice was confirmed by ibs@medcom.dk.",
+        QUEUED_INITIAL,
+    ]
     assert [(n.sequence, n.kind, n.created_by) for n in cli.notices(1)] == [
         (1, "initial", "ibs@medcom.dk")
     ]
@@ -153,8 +164,8 @@ def test_hold_then_confirm_with_an_edited_summary(cli: Cli) -> None:
 def test_ack_records_the_owner_and_a_second_ack_names_them(cli: Cli) -> None:
     trigger(cli, "--hold")
     out = cli.ok("incident", "ack", "1", "--as", "ibs@medcom.dk")
-    assert out.splitlines()[0] == "Incident #1 is now acknowledged."
-    assert out.splitlines()[-1] == NO_DAEMON
+    assert out.splitlines()[0] == "Incident #1 acknowledged by ibs@medcom.dk, who now owns it."
+    assert out.splitlines()[-1] == NO_DAEMON_NOTHING_QUEUED
     row = cli.incident(1)
     assert (row.status, row.owner) == ("acknowledged", "ibs@medcom.dk")
     before = cli.row_counts()
@@ -175,7 +186,7 @@ def test_update_sends_the_message_and_restarts_the_interval(cli: Cli) -> None:
 
     row = cli.incident(1)
     assert out.splitlines() == [
-        "Incident #1 is now triggered.",
+        "Incident #1: update posted by ibs@medcom.dk.",
         "Queued the update notice for 98 municipalities, 3 vendor copies.",
         f"Next update due {local(row.next_update_at)}.",
         NO_DAEMON,
@@ -199,7 +210,7 @@ def test_resolve_with_up_since_in_local_time(cli: Cli) -> None:
         "--message", "Afstem medicinændringer fra nedbruddet.",
     )  # fmt: skip
     assert out.splitlines() == [
-        "Incident #1 is now resolved.",
+        f"Incident #1 resolved by {DUTY}: FMK runs again.",
         "Queued the all_clear notice for 98 municipalities, 3 vendor copies.",
         NO_DAEMON,
     ]
@@ -216,7 +227,7 @@ def test_cancel_with_a_reason_sends_a_correction(cli: Cli) -> None:
     reason = "Falsk alarm: fejl i overvågningen, FMK har kørt hele tiden."
     out = cli.ok("incident", "cancel", "1", "--reason", reason)
     assert out.splitlines()[:2] == [
-        "Incident #1 is now cancelled.",
+        f"Incident #1 cancelled by {DUTY} as a false alarm.",
         "Queued the correction notice for 98 municipalities, 3 vendor copies.",
     ]
     assert cli.incident(1).status == "cancelled"
@@ -230,7 +241,10 @@ def test_cancel_with_a_reason_sends_a_correction(cli: Cli) -> None:
 def test_cancel_of_a_held_incident_tells_nobody(cli: Cli) -> None:
     trigger(cli, "--hold")
     out = cli.ok("incident", "cancel", "1", "--reason", "Testalarm")
-    assert out.splitlines() == ["Incident #1 is now cancelled.", NO_DAEMON]
+    assert out.splitlines() == [
+        f"Incident #1 cancelled by {DUTY} as a false alarm.",
+        NO_DAEMON_NOTHING_QUEUED,
+    ]
     assert cli.row_counts()["notice"] == 0
 
 
@@ -294,9 +308,11 @@ def test_show_gives_the_timeline_with_actors_and_the_delivery_grid(
 def test_the_cli_says_when_a_daemon_is_running(cli: Cli) -> None:
     register(cli.engine, datetime.now(UTC))
     assert (
-        trigger(cli, "--hold").splitlines()[-1]
-        == "The daemon is running and will send any notices now."
+        trigger(cli).splitlines()[-1] == "The daemon is running and sends the queued notices now."
     )
+    held = trigger(cli, "--hold", "--drill").splitlines()
+    assert "The daemon is running" not in "\n".join(held)
+    assert held[-1].startswith("The initial notice is held")
 
 
 async def test_triggered_from_the_cli_and_mailed_to_everyone(
@@ -343,18 +359,18 @@ FUTURE = (datetime.now(COPENHAGEN) + timedelta(days=1)).strftime("%Y-%m-%d %H:%M
 CLOSED = "the incident is resolved; nothing more can be done with it"
 REFUSALS = [
     (["show", "9"], "there is no incident #9"),
-    (["ack", "9"], "incident #9: there is no incident #9"),
-    (["update", "9", "--message", "Nyt"], "incident #9: there is no incident #9"),
+    (["ack", "9"], "Error: there is no incident #9"),
+    (["update", "9", "--message", "Nyt"], "Error: there is no incident #9"),
     (["trigger", "--summary", " \t "], "summary is empty"),
     (["trigger", "--summary", "Nede", "--down-since", "i nat"], "--down-since 'i nat' is not a"),
-    (["trigger", "--summary", "Nede", "--down-since", FUTURE], "is in the future"),
+    (["trigger", "--summary", "Nede", "--down-since", FUTURE], f"since {FUTURE} is in the future"),
     (["trigger", "--summary", "Nede", "--as", "ikke-en-mail"], "--as 'ikke-en-mail' is not an"),
     (["ack", "2", "--as", "not-an-email"], "--as 'not-an-email' is not an e-mail address"),
     (["update", "2", "--message", "Nyt", "--as", "khs@"], "--as 'khs@' is not an e-mail address"),
     (["update", "2", "--message", " "], "incident #2: message is empty"),
     (["cancel", "2", "--reason", ""], "incident #2: reason is empty"),
     (["confirm", "2"], "incident #2: the initial notice has already been sent"),
-    (["resolve", "2", "--up-since", "2021-12-30 12:00"], "must lie between the outage start"),
+    (["resolve", "2", "--up-since", "2021-12-30 12:00"], "since 2021-12-30 12:00 must lie between"),
     (["resolve", "2", "--up-since", "kl. 6"], "--up-since 'kl. 6' is not a time"),
     (["ack", "1"], f"incident #1: {CLOSED}"),
     (["confirm", "1"], f"incident #1: {CLOSED}"),
@@ -466,3 +482,28 @@ def test_an_unmigrated_database(tmp_path: Path, args: list[str]) -> None:
     ]
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+class TestUsageErrors:
+    """An unknown option is named, and only an option that looks like a typo of it is offered."""
+
+    @pytest.mark.parametrize(
+        ("args", "suggested"),
+        [
+            (["incident", "trigger", "--foo"], None),
+            (["--foo", "incident", "list"], None),
+            (["incident", "trigger", "--summery", "x"], "--summary"),
+            (["incident", "trigger", "--dril"], "--drill"),
+        ],
+    )
+    def test_suggestions_look_like_the_typo(
+        self, cli: Cli, args: list[str], suggested: str | None
+    ) -> None:
+        result = cli(*args)
+        assert result.exit_code == 2
+        unknown = next(a for a in args if a.startswith("--"))
+        assert f"No such option: {unknown}" in result.stderr
+        if suggested is None:
+            assert "Possible options" not in result.stderr
+        else:
+            assert f"(Possible options: {suggested})" in result.stderr

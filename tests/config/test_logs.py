@@ -36,6 +36,29 @@ def test_library_logs_are_json_too(stream: io.StringIO) -> None:
     }
 
 
+def test_routine_library_lines_are_left_out(stream: io.StringIO) -> None:
+    logging.getLogger("apscheduler.executors.default").info('Running job "tick"')
+    logging.getLogger("uvicorn.error").info("Started server process")
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
+    events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+    assert events == ["Run time of job was missed"]
+
+
+def test_verbose_shows_the_library_lines_too() -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    try:
+        configure("INFO", stream, verbose=True)
+        logging.getLogger("apscheduler.executors.default").info('Running job "tick"')
+    finally:
+        configure("INFO", io.StringIO())
+        structlog.reset_defaults()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert json.loads(stream.getvalue())["event"] == 'Running job "tick"'
+
+
 def test_json_lines_with_danish_text_and_no_secrets(stream: io.StringIO) -> None:
     structlog.get_logger("t").info(
         "notice.queued", municipality="Ærø", smtp_password="hemmeligt", Signature="x"
