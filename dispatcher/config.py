@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(30.0, gt=0, description="Seconds for each SMTP command.")
     http_host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
     http_port: int = Field(8080, ge=1, le=65535, description="Port the HTTP server listens on.")
+    http_keepalive: Duration = Field(
+        timedelta(minutes=2),
+        ge=timedelta(seconds=1),
+        description="How long an idle HTTP connection stays open (whole seconds): longer than "
+        "clients' and proxies' own idle limits, so that they close it first.",
+    )
     update_interval: Duration = Field(
         timedelta(hours=2), description="Time between municipal updates while FMK is down."
     )

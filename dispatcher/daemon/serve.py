@@ -69,6 +69,7 @@ class Daemon:
                 ),
                 host=settings.http_host,
                 port=settings.http_port,
+                timeout_keep_alive=int(settings.http_keepalive.total_seconds()),
                 log_config=None,
                 access_log=False,
                 lifespan="off",
