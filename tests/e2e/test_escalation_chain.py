@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from dispatcher.cli.app import app
 from dispatcher.contacts.model import Registry
+from dispatcher.daemon.leadership import RENEW
 from dispatcher.incidents.queries import incident_detail
 from dispatcher.mailcatcher import Received
 from tests.conftest import CONTACTS, TEMPLATES
@@ -152,3 +154,22 @@ class TestHeartbeat:
         await asyncio.sleep(0.3)
         assert len(running.smtp.received) == 4
 
+
+class TestClockSteps:
+    """Moving the clock by minutes, as these tests do and as NTP or a resumed VM may do to a
+    real server, does not depose the daemon: it is the only replica, nobody could replace it."""
+
+    async def test_the_daemon_keeps_leading(self, running: Running) -> None:
+        leader = running.daemon.leader
+        assert leader is not None
+        deadline = time.monotonic() + 10
+        while not leader.leading:
+            assert time.monotonic() < deadline, "the daemon did not lead"
+            await asyncio.sleep(0.05)
+        assert leader.lease is not None
+        epoch = leader.lease.epoch
+        await running.at(30)
+        assert leader.leading
+        await asyncio.sleep(RENEW.total_seconds() + 0.5)  # the lease is renewed on real time
+        assert leader.leading
+        assert leader.lease.epoch == epoch
