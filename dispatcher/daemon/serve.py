@@ -102,8 +102,15 @@ class Daemon:
             self.sender.wake.set()
         due = await asyncio.to_thread(service.next_due, self.runtime.engine)
         if due is not None:
+            # However late the loop gets to it (a loaded machine): APScheduler's default
+            # grace of 1 s would drop it, and the step would wait for the next slow tick.
             self.scheduler.add_job(
-                self._tick_wanted.set, "date", run_date=due, id="cadence", replace_existing=True
+                self._tick_wanted.set,
+                "date",
+                run_date=due,
+                id="cadence",
+                replace_existing=True,
+                misfire_grace_time=None,
             )
 
     async def _cadence(self) -> None:
