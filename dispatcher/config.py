@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         description="A request's body must arrive within this after its headers; else 408 and "
         "the connection is closed.",
     )
+    http_keepalive: Duration = Field(
+        timedelta(minutes=2),
+        ge=timedelta(seconds=1),
+        description="How long an idle HTTP connection stays open (whole seconds): longer than "
+        "clients' and proxies' own idle limits, so that they close it first.",
+    )
     update_interval: Duration = Field(
         timedelta(hours=2), description="Time between municipal updates while FMK is down."
     )

@@ -7,12 +7,13 @@ import asyncio
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
+from functools import partial
 
 import structlog
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatcher.clock import Clock
+from dispatcher.clock import Clock, steady
 from dispatcher.daemon import leadership
 from dispatcher.outbox import queue
 
@@ -28,18 +29,21 @@ class Leader:
         *,
         claim_grace: timedelta,
         on_promotion: Callable[[], None],
+        steady_clock: Callable[[], float] = steady,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self.replica = replica
         self._claim_grace = claim_grace
         self._on_promotion = on_promotion
+        self._steady = steady_clock
         self.lease: leadership.Lease | None = None
 
     def fence(self) -> queue.Fence | None:
-        """Our fence while we surely lead; None otherwise (then nothing may be sent)."""
+        """Our fence while we surely lead; None otherwise (then nothing may be sent). Timed on
+        the steady clock: moving the wall clock (or the injected one) does not depose us."""
         lease = self.lease
-        if lease is None or not lease.valid(self._clock.now()):
+        if lease is None or not lease.valid(self._steady()):
             return None
         return queue.Fence(lease.replica, lease.epoch)
 
@@ -62,17 +66,17 @@ class Leader:
 
     async def step(self) -> None:
         """One round: renew if we lead, else try to take the lease."""
-        now = self._clock.now()
+        now, began = self._clock.now(), self._steady()
         try:
             if self.lease is not None:
                 self.lease = await asyncio.to_thread(
-                    leadership.renew, self._engine, self.lease, now
+                    partial(leadership.renew, began=began), self._engine, self.lease, now
                 )
                 if self.lease is None:
                     log.error("leadership.lost", replica=self.replica)
                 return
             self.lease = await asyncio.to_thread(
-                leadership.acquire, self._engine, self.replica, now
+                partial(leadership.acquire, began=began), self._engine, self.replica, now
             )
         except SQLAlchemyError as exc:
             if self.lease is not None:

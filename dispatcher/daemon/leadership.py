@@ -2,8 +2,11 @@
 
 Every replica serves HTTP; only the leader pages, escalates, keeps the cadence and sends.
 The leader renews its lease every `RENEW` seconds; when it cannot, it stops sending at once.
-A standby takes the lease once it has expired (`TTL`), so a dead leader is replaced within
-TTL + RENEW. Times come from the caller's clock; replicas are expected to run NTP.
+A standby takes the lease once it has expired (`TTL`) by its wall clock, so a dead leader is
+replaced within TTL + RENEW. The leader's own view of its lease is timed on the steady clock,
+from the moment its last renewal began, so a step of its wall clock neither deposes it nor
+extends it; renewal needs only the holder and the epoch, which change when anyone else takes
+the lease. Times come from the caller's clocks; replicas are expected to run NTP.
 
 On SQLite (one host) a lock file next to the database refuses a second daemon outright.
 """
@@ -19,7 +22,7 @@ from typing import IO
 
 from sqlalchemy import Engine, update
 from sqlalchemy.engine import make_url
-from sqlmodel import col, or_
+from sqlmodel import col
 
 from dispatcher.store.db import is_sqlite, transaction
 from dispatcher.store.tables import LEADER_LEASE, LeaderLeaseRow
@@ -36,15 +39,17 @@ class SecondDaemon(Exception):
 class Lease:
     replica: str
     epoch: int
-    renewed_at: datetime
+    began: float  # steady-clock seconds when the acquisition or renewal that gave it began
 
-    def valid(self, now: datetime) -> bool:
-        """The leader's own view: act only while the lease surely has not run out."""
-        return now < self.renewed_at + TTL - RENEW
+    def valid(self, steady: float) -> bool:
+        """The leader's own view at `steady` (steady-clock seconds): act only while the lease
+        surely has not run out, RENEW before it does by the clock that wrote its expiry."""
+        return steady - self.began < (TTL - RENEW).total_seconds()
 
 
-def acquire(engine: Engine, replica: str, now: datetime) -> Lease | None:
-    """Take the lease if it is free or expired (or renew our own); the new lease, or None."""
+def acquire(engine: Engine, replica: str, now: datetime, *, began: float) -> Lease | None:
+    """Take the lease if it is free or expired by `now` (or renew our own); the new lease, or
+    None. `began`: the steady clock just before the attempt."""
     with transaction(engine) as session:
         row = session.get(LeaderLeaseRow, LEADER_LEASE, with_for_update=True)
         assert row is not None, "migration 0003 creates the lease row"
@@ -54,11 +59,13 @@ def acquire(engine: Engine, replica: str, now: datetime) -> Lease | None:
         if row.holder != replica or free:
             row.epoch += 1
         row.holder, row.expires_at = replica, now + TTL
-        return Lease(replica, row.epoch, now)
+        return Lease(replica, row.epoch, began)
 
 
-def renew(engine: Engine, lease: Lease, now: datetime) -> Lease | None:
-    """Extend our lease; None if it is no longer ours (we were too slow, or deposed)."""
+def renew(engine: Engine, lease: Lease, now: datetime, *, began: float) -> Lease | None:
+    """Extend our lease to `now` + TTL; None if another replica has taken it since (the epoch
+    changed). A lease that has expired meanwhile by `now` but that nobody took is still ours:
+    nothing can have been claimed under another epoch. `began`: the steady clock just before."""
     with transaction(engine) as session:
         result = session.execute(
             update(LeaderLeaseRow)
@@ -66,13 +73,12 @@ def renew(engine: Engine, lease: Lease, now: datetime) -> Lease | None:
                 col(LeaderLeaseRow.name) == LEADER_LEASE,
                 col(LeaderLeaseRow.holder) == lease.replica,
                 col(LeaderLeaseRow.epoch) == lease.epoch,
-                or_(col(LeaderLeaseRow.expires_at).is_(None), col(LeaderLeaseRow.expires_at) > now),
             )
             .values(expires_at=now + TTL)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return None
-    return Lease(lease.replica, lease.epoch, now)
+    return Lease(lease.replica, lease.epoch, began)
 
 
 def resign(engine: Engine, lease: Lease) -> None:

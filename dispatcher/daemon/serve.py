@@ -66,6 +66,7 @@ class Daemon:
                 ),
                 host=settings.http_host,
                 port=settings.http_port,
+                timeout_keep_alive=int(settings.http_keepalive.total_seconds()),
                 log_config=None,
                 access_log=False,
                 lifespan="off",
@@ -99,8 +100,15 @@ class Daemon:
             self.sender.wake.set()
         due = await asyncio.to_thread(service.next_due, self.runtime.engine)
         if due is not None:
+            # However late the loop gets to it (a loaded machine): APScheduler's default
+            # grace of 1 s would drop it, and the step would wait for the next slow tick.
             self.scheduler.add_job(
-                self._tick_wanted.set, "date", run_date=due, id="cadence", replace_existing=True
+                self._tick_wanted.set,
+                "date",
+                run_date=due,
+                id="cadence",
+                replace_existing=True,
+                misfire_grace_time=None,
             )
 
     async def _cadence(self) -> None:

@@ -136,9 +136,13 @@ class Refusal(asyncio.Protocol):
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, counted by the gate, with a deadline for each request's headers.
 
-    The deadline runs from the connection's start, and again from each response's end, until
-    an application call for the next request is under way (its body then has `BodyDeadline`).
-    A client that sent part of a request by then gets a 408; an idle one is just closed.
+    The deadline runs from the connection's start, and on a kept-alive connection from the
+    first byte of each further request, until an application call for that request is under
+    way (its body then has `BodyDeadline`). A client that sent part of a request by then gets
+    a 408; a new connection that sent nothing is just closed. Between requests the connection
+    is idle, and uvicorn's keep-alive timeout (`DISPATCHER_HTTP_KEEPALIVE`) closes it: were the
+    header deadline to close idle connections, it would be a keep-alive timeout of its own,
+    shorter than the clients', and they would meet the close (issue #16).
     """
 
     REQUEST_TIMEOUT = canned_response(
@@ -162,6 +166,7 @@ class GuardedH11Protocol(H11Protocol):
         self.header_timeout = header_timeout
         self._deadline: asyncio.TimerHandle | None = None
         self._heard = False  # some bytes of the awaited request have arrived
+        self._idle = False  # kept alive between requests: the next byte starts the deadline
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -169,6 +174,9 @@ class GuardedH11Protocol(H11Protocol):
         self._await_request()
 
     def data_received(self, data: bytes) -> None:
+        if self._idle:
+            self._idle = False
+            self._await_request()
         if self._deadline is not None:
             self._heard = True
         super().data_received(data)
@@ -180,7 +188,8 @@ class GuardedH11Protocol(H11Protocol):
             self._cancel_deadline()
 
     def on_response_complete(self) -> None:
-        self._await_request()
+        self._cancel_deadline()
+        self._idle = True
         super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:

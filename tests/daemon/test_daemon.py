@@ -8,11 +8,13 @@ import asyncio
 import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlmodel import col
 from typer.testing import CliRunner
 
 from dispatcher.cli.app import app
@@ -27,12 +29,18 @@ from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher, free_port
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.runtime import Runtime
-from dispatcher.store.db import make_engine
+from dispatcher.store.db import make_engine, transaction
 from dispatcher.store.migrate import is_current
+from dispatcher.store.tables import NoticeRow
 from tests.support.daemon import ROOT, DaemonProcess
 from tests.support.mail import per_recipient
 
 FMK_DOWN = Trigger(actor="khs@medcom.dk", summary="FMK er nede", details="", guidance="Papir.")
+
+
+def updates(engine: Engine) -> int:
+    with transaction(engine) as session:
+        return len(session.scalars(select(NoticeRow).where(col(NoticeRow.kind) == "update")).all())
 
 
 async def wait_until(condition: object, timeout: float = 30.0) -> None:
@@ -78,6 +86,41 @@ class TestScheduler:
         assert counts[("fmk-beredskab@koebenhavn.kommune.example", "update")] == 1
         assert not daemon_running(engine, clock.now())
         assert number == 1
+
+    async def test_update_sent_even_when_the_wake_up_comes_late(
+        self,
+        engine: Engine,
+        settings: Settings,
+        registry: Registry,
+        renderer: NoticeRenderer,
+        smtp: MailCatcher,
+    ) -> None:
+        """A loaded machine runs the scheduler late. APScheduler drops a job more than its
+        grace time (1 s by default) late: the update then waited for the next slow poll
+        (`tick_seconds`; here an hour, so this test failed under load, issue #16)."""
+        fast = settings.model_copy(
+            update={
+                "update_interval": timedelta(seconds=6),
+                "tick_seconds": 3600,
+                "http_port": free_port(),
+            }
+        )
+        runtime = Runtime(fast, engine, registry, renderer)
+        clock = SystemClock()
+        service.trigger(runtime.dispatch, FMK_DOWN, clock.now())
+        daemon = Daemon(runtime, clock)
+        running = asyncio.create_task(daemon.run())
+        try:
+            await wait_until(lambda: daemon.scheduler.get_job("cadence") is not None)
+            due = daemon.scheduler.get_job("cadence").next_run_time
+            ahead = (due - clock.now()).total_seconds()
+            assert ahead > 0.5, "the daemon took too long to start for this test"
+            time.sleep(ahead + 2.5)  # the event loop is busy while the update falls due
+            assert updates(engine) == 0
+            await wait_until(lambda: updates(engine) >= 1)
+        finally:
+            daemon.stop.set()
+            await running
 
 
 class TestWatchedTasks:

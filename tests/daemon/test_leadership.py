@@ -29,38 +29,48 @@ class TestLease:
     def test_first_comer_leads_and_others_wait_for_expiry(
         self, engine: Engine, clock: FakeClock
     ) -> None:
-        a = leadership.acquire(engine, "a", clock.now())
+        a = leadership.acquire(engine, "a", clock.now(), began=0.0)
         assert a is not None
         assert a.epoch == 1
-        assert leadership.acquire(engine, "b", clock.now() + TTL - SEC) is None
-        b = leadership.acquire(engine, "b", clock.now() + TTL)
+        assert leadership.acquire(engine, "b", clock.now() + TTL - SEC, began=0.0) is None
+        b = leadership.acquire(engine, "b", clock.now() + TTL, began=0.0)
         assert b is not None
         assert b.epoch == 2
 
     def test_renewal_keeps_it_and_a_deposed_leader_cannot_renew(
         self, engine: Engine, clock: FakeClock
     ) -> None:
-        a = leadership.acquire(engine, "a", clock.now())
+        a = leadership.acquire(engine, "a", clock.now(), began=0.0)
         assert a is not None
-        renewed = leadership.renew(engine, a, clock.now() + TTL - SEC)
+        renewed = leadership.renew(engine, a, clock.now() + TTL - SEC, began=0.0)
         assert renewed is not None
-        assert leadership.acquire(engine, "b", clock.now() + TTL + SEC) is None
+        assert leadership.acquire(engine, "b", clock.now() + TTL + SEC, began=0.0) is None
         late = clock.now() + 3 * TTL
-        assert leadership.acquire(engine, "b", late) is not None
-        assert leadership.renew(engine, renewed, late) is None
+        assert leadership.acquire(engine, "b", late, began=0.0) is not None
+        assert leadership.renew(engine, renewed, late, began=0.0) is None
 
     def test_resign_frees_it_at_once(self, engine: Engine, clock: FakeClock) -> None:
-        a = leadership.acquire(engine, "a", clock.now())
+        a = leadership.acquire(engine, "a", clock.now(), began=0.0)
         assert a is not None
         leadership.resign(engine, a)
-        b = leadership.acquire(engine, "b", clock.now())
+        b = leadership.acquire(engine, "b", clock.now(), began=0.0)
         assert b is not None
         assert b.epoch == 2
 
-    def test_the_leaders_own_view_ends_before_the_lease(self, clock: FakeClock) -> None:
-        lease = leadership.Lease("a", 1, clock.now())
-        assert lease.valid(clock.now() + TTL - leadership.RENEW - SEC)
-        assert not lease.valid(clock.now() + TTL - leadership.RENEW)
+    def test_the_leaders_own_view_ends_before_the_lease(self) -> None:
+        lease = leadership.Lease("a", 1, began=100.0)
+        margin = (TTL - leadership.RENEW).total_seconds()
+        assert lease.valid(100.0 + margin - 1)
+        assert not lease.valid(100.0 + margin)
+
+    def test_a_lease_that_ran_out_but_nobody_took_is_renewed(
+        self, engine: Engine, clock: FakeClock
+    ) -> None:
+        a = leadership.acquire(engine, "a", clock.now(), began=0.0)
+        assert a is not None
+        renewed = leadership.renew(engine, a, clock.now() + 3 * TTL, began=30.0)
+        assert renewed == leadership.Lease("a", a.epoch, began=30.0)
+        assert leadership.acquire(engine, "b", clock.now() + 3 * TTL + SEC, began=0.0) is None
 
 
 class TestFencedClaims:
@@ -70,11 +80,11 @@ class TestFencedClaims:
         self, engine: Engine, clock: FakeClock, dispatch: service.Dispatch
     ) -> None:
         service.trigger(dispatch, fmk_down(), clock.now())
-        a = leadership.acquire(engine, "a", clock.now())
+        a = leadership.acquire(engine, "a", clock.now(), began=0.0)
         assert a is not None
         stale = queue.Fence("a", a.epoch)
         later = clock.now() + TTL
-        b = leadership.acquire(engine, "b", later)
+        b = leadership.acquire(engine, "b", later, began=0.0)
         assert b is not None
         assert queue.claim_due(engine, now=later, limit=5, lease=SEC * 60, fence=stale) == []
         claims = queue.claim_due(
@@ -86,7 +96,7 @@ class TestFencedClaims:
         self, engine: Engine, clock: FakeClock, dispatch: service.Dispatch
     ) -> None:
         service.trigger(dispatch, fmk_down(), clock.now())
-        a = leadership.acquire(engine, "a", clock.now())
+        a = leadership.acquire(engine, "a", clock.now(), began=0.0)
         assert a is not None
         fence = queue.Fence("a", a.epoch)
         claimed = queue.claim_due(engine, now=clock.now(), limit=3, lease=SEC * 300, fence=fence)
@@ -130,7 +140,7 @@ class TestStatusCommand:
     ) -> None:
         now = SystemClock().now()
         replica = register(engine, now)
-        assert leadership.acquire(engine, replica, now) is not None
+        assert leadership.acquire(engine, replica, now, began=0.0) is not None
         service.trigger(dispatch, fmk_down(), now)
         code, out = self._run(database_url)
         assert code == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import resource
 import shutil
 import socket
@@ -135,6 +136,22 @@ def read_until_closed(sock: socket.socket, timeout: float) -> tuple[bytes, float
     return received, time.monotonic() - started
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole response with a Content-Length body, leaving the connection open."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(4096)
+        assert chunk, f"the server closed the connection after {received!r}"
+        received += chunk
+    head, body = received.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, "the server closed the connection mid-body"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def answered(sock: socket.socket) -> bool:
     """Whether the server has answered or closed this connection (without waiting)."""
     sock.setblocking(False)
@@ -255,6 +272,30 @@ class TestDeadlines:
         assert json.loads(body)["error"] == "request_timeout"
         assert 0.9 < took < 5
         assert "sds_signal.rejected" not in strict_daemon.log.read_text()
+
+    def test_a_kept_alive_connection_outlives_the_header_deadline(
+        self, strict_daemon: DaemonProcess
+    ) -> None:
+        """Idle between requests is the keep-alive timeout's business (2 min), not the header
+        deadline's (1 s here): were it closed at 1 s, clients would meet the close (#16)."""
+        request = b"GET /healthz HTTP/1.1\r\nHost: d\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", strict_daemon.http_port)) as sock:
+            sock.settimeout(10)
+            for _ in range(2):
+                sock.sendall(request)
+                assert read_response(sock).startswith(b"HTTP/1.1 200 OK\r\n")
+                time.sleep(2.5)
+
+    def test_a_further_request_that_stalls_gets_408(self, strict_daemon: DaemonProcess) -> None:
+        with socket.create_connection(("127.0.0.1", strict_daemon.http_port)) as sock:
+            sock.settimeout(10)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: d\r\n\r\n")
+            assert read_response(sock).startswith(b"HTTP/1.1 200 OK\r\n")
+            time.sleep(1.5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+            received, took = read_until_closed(sock, timeout=10)
+        assert received.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+        assert 0.9 < took < 5
 
     def test_a_prompt_client_is_served_as_before(self, strict_daemon: DaemonProcess) -> None:
         assert send_signal(strict_daemon.http_port, "sds-prompt") == 201

@@ -2,15 +2,20 @@
 `dispatcher serve` (only the port differs), and checked in the database.
 
 Every ```bash block that calls curl and every ```python block must be marked
-`<!-- example: NAME -->` so that none escapes this test."""
+`<!-- example: NAME -->` so that none escapes this test. The Python example is also run behind
+a relay that drops the dispatcher's first answer, as when a reused keep-alive connection is
+closed under the client (issue #16): it resends, gets the first answer marked as a duplicate,
+and nothing happens twice."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,3 +180,80 @@ def test_the_examples_fail_loudly_with_the_wrong_secret(
     assert answer.body["error"] == "bad_signature"
     assert incidents(engine) == []
     assert signals(engine) == 0
+
+
+# --- a connection closed before the answer: the Python example resends, safely -----------
+
+
+def read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += conn.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+class DroppingRelay:
+    """Forwards each HTTP request to `port` and its answer back, except that it closes the
+    first client connection without the answer (after the dispatcher has answered)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                request = read_request(conn)
+                with socket.create_connection(("127.0.0.1", self.port), timeout=10) as upstream:
+                    upstream.sendall(request)
+                    answer = b"".join(iter(lambda: upstream.recv(65536), b""))
+                if self.connections > 1:
+                    conn.sendall(answer)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_the_python_example_resends_after_a_dropped_answer(
+    daemon: DaemonProcess, engine: Engine, tmp_path: Path
+) -> None:
+    relay = DroppingRelay(daemon.http_port)
+    try:
+        script = tmp_path / "sds_signal.py"
+        script.write_text(examples()["python"].replace(DOC_URL, relay.url), encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, str(script), "outage"],
+            check=False,
+            env={**os.environ, "SDS_WEBHOOK_SECRET": SECRET},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        relay.close()
+    assert done.returncode == 0, done.stderr
+    assert "attempt 1:" in done.stderr
+    assert done.stdout.splitlines() == [
+        '{"action": "opened", "incident": 1, "duplicate": true}',
+        "HTTP 201",
+    ]
+    assert relay.connections == 2
+    assert len(incidents(engine)) == 1
+    assert signals(engine) == 1

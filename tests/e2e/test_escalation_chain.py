@@ -4,105 +4,28 @@ daemon, mail goes over real SMTP, and the clock is moved by hand between the dae
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import httpx
-import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from dispatcher.cli.app import app
-from dispatcher.config import Settings
 from dispatcher.contacts.model import Registry
-from dispatcher.daemon.serve import Daemon
+from dispatcher.daemon.leadership import RENEW
 from dispatcher.incidents.queries import incident_detail
-from dispatcher.mailcatcher import MailCatcher, Received, free_port
-from dispatcher.notices.render import NoticeRenderer
-from dispatcher.runtime import Runtime
-from dispatcher.signals.auth import sign
+from dispatcher.mailcatcher import Received
 from tests.conftest import CONTACTS, TEMPLATES
-from tests.support.clock import FakeClock
+from tests.e2e.conftest import Running
+from tests.support.http import client
 from tests.support.mail import parse, text_body
 
-SECRET = "e2e-webhook-secret"
-MIN = timedelta(minutes=1)
 KHS, IBS, PRK = "khs@medcom.dk", "ibs@medcom.dk", "prk@kl.dk"
-
-
-class Running:
-    def __init__(self, daemon: Daemon, smtp: MailCatcher, clock: FakeClock, base: str) -> None:
-        self.daemon, self.smtp, self.clock, self.base = daemon, smtp, clock, base
-        self.start = clock.now()
-        self.http = httpx.AsyncClient(base_url=base, timeout=10)
-
-    async def signal(self, kind: str, event_id: str, **fields: object) -> httpx.Response:
-        body = json.dumps({"event_id": event_id, "service": "FMK", "kind": kind, **fields}).encode()
-        stamp = int(self.clock.now().timestamp())
-        headers = {
-            "Content-Type": "application/json",
-            "X-SDS-Timestamp": str(stamp),
-            "X-SDS-Signature": sign(SECRET.encode(), stamp, body),
-        }
-        return await self.http.post("/api/sds/signals", content=body, headers=headers)
-
-    async def at(self, minutes: float) -> None:
-        """Move the clock to `minutes` after the start and let the daemon do what is due."""
-        self.clock.set(self.start + minutes * MIN)
-        await self.daemon.tick()
-
-    async def mail(self, count: int) -> list[Received]:
-        """Wait until `count` messages in all have arrived; return them."""
-        deadline = time.monotonic() + 30
-        while len(self.smtp.received) < count:
-            assert time.monotonic() < deadline, f"{len(self.smtp.received)} of {count} arrived"
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.2)
-        assert len(self.smtp.received) == count, "more mail than expected"
-        return list(self.smtp.received)
 
 
 def kinds_to(received: list[Received], address: str) -> list[str]:
     return [str(parse(r)["X-FMK-Notice"]) for r in received if address in r.recipients]
-
-
-@pytest.fixture
-async def running(
-    engine: Engine,
-    settings: Settings,
-    registry: Registry,
-    renderer: NoticeRenderer,
-    smtp: MailCatcher,
-    clock: FakeClock,
-) -> AsyncIterator[Running]:
-    port = free_port()
-    configured = settings.model_copy(
-        update={
-            "http_port": port,
-            "public_url": f"http://127.0.0.1:{port}",
-            "webhook_secret": SecretStr(SECRET),
-            "tick_seconds": 3600,
-        }
-    )
-    daemon = Daemon(Runtime(configured, engine, registry, renderer), clock)
-    task = asyncio.create_task(daemon.run())
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base) as probe:
-        for _ in range(200):
-            try:
-                if (await probe.get("/healthz")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
-    world = Running(daemon, smtp, clock, base)
-    yield world
-    await world.http.aclose()
-    daemon.stop.set()
-    await task
 
 
 OUTAGE = {"severity": "down", "summary": "FMK svarer ikke", "details": "Alle opslag fejler."}
@@ -145,7 +68,7 @@ class TestNobodyAtADesk:
         assert "failsafe" in [t.kind for t in detail.timeline]
 
         link = ack_link(mail, IBS)
-        async with httpx.AsyncClient() as browser:
+        async with client() as browser:
             shown = await browser.get(link)
             assert shown.status_code == 200
             assert "<form" in shown.text
@@ -230,3 +153,23 @@ class TestHeartbeat:
         assert (await running.signal("heartbeat", "hb-3")).json()["resumed"] is False
         await asyncio.sleep(0.3)
         assert len(running.smtp.received) == 4
+
+
+class TestClockSteps:
+    """Moving the clock by minutes, as these tests do and as NTP or a resumed VM may do to a
+    real server, does not depose the daemon: it is the only replica, nobody could replace it."""
+
+    async def test_the_daemon_keeps_leading(self, running: Running) -> None:
+        leader = running.daemon.leader
+        assert leader is not None
+        deadline = time.monotonic() + 10
+        while not leader.leading:
+            assert time.monotonic() < deadline, "the daemon did not lead"
+            await asyncio.sleep(0.05)
+        assert leader.lease is not None
+        epoch = leader.lease.epoch
+        await running.at(30)
+        assert leader.leading
+        await asyncio.sleep(RENEW.total_seconds() + 0.5)  # the lease is renewed on real time
+        assert leader.leading
+        assert leader.lease.epoch == epoch

@@ -302,11 +302,13 @@ def test_kill_the_leader(
                 pg_url, smtp.port, pg_engine, tmp_path, daemons, a_settings=a_settings
             )
             if point == "before_claim":
+                # B first: started after the freeze, B would find A's lease expired if it took
+                # longer than the lease to start (a loaded machine), and lead at once.
+                pair.standing_by()
                 # Frozen, A neither claims nor renews its lease: it is dead from here on.
                 killed = time.monotonic()
                 os.kill(pair.a.pid, signal.SIGSTOP)
                 service.trigger(dispatch, fmk_down(), SystemClock().now())
-                pair.standing_by()
                 before = statuses(pg_engine)
                 pair.a.kill()
                 assert before == Counter({"pending": len(addresses)})
