@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from dispatcher import __version__
 from dispatcher.clock import Clock
-from dispatcher.http import ack, health, status, webhook
+from dispatcher.http import ack, errors, health, status, webhook
 from dispatcher.http.deps import HttpServices
 from dispatcher.runtime import Runtime
 
@@ -23,6 +23,8 @@ def create_app(
 ) -> FastAPI:
     app = FastAPI(title="FMK outage dispatcher", version=__version__)
     app.state.services = HttpServices(runtime, clock, sender_alive, leading)
+    app.state.status_last_good = status.LastGood()
+    errors.install(app)
     app.include_router(health.router)
     app.include_router(ack.router)
     app.include_router(webhook.router)
