@@ -35,7 +35,7 @@ from dispatcher.daemon.supervise import TaskHealth, TaskState
 from dispatcher.incidents.mapping import OPEN_KEY
 from dispatcher.notices.context import NoticeKind
 from dispatcher.signals.heartbeat import MONITOR
-from dispatcher.store.db import transaction
+from dispatcher.store.db import read_only
 from dispatcher.store.tables import (
     LEADER_LEASE,
     DeliveryRow,
@@ -76,7 +76,7 @@ class Snapshot:
 
 def read_snapshot(engine: Engine) -> Snapshot:
     """A handful of aggregate queries; raises SQLAlchemyError if the database does not answer."""
-    with transaction(engine) as session:
+    with read_only(engine) as session:
         monitor = session.get(MonitorRow, MONITOR)
         lease = session.get(LeaderLeaseRow, LEADER_LEASE)
         return Snapshot(

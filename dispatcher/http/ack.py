@@ -24,7 +24,7 @@ from dispatcher.http.deps import HttpServices, services
 from dispatcher.incidents.service import UnknownIncident, apply
 from dispatcher.links import AckClaim, LinkError, LinkExpired, read_ack_token
 from dispatcher.notices.timefmt import format_local
-from dispatcher.store.db import transaction
+from dispatcher.store.db import read_only
 from dispatcher.store.tables import AckLinkRow, IncidentRow
 
 log = structlog.get_logger(__name__)
@@ -54,7 +54,7 @@ def confirm_page(token: str, request: Request) -> HTMLResponse:
     claim = _read(svc, token, now)
     if isinstance(claim, HTMLResponse):
         return claim
-    with transaction(svc.runtime.engine) as session:
+    with read_only(svc.runtime.engine) as session:
         row = session.get(IncidentRow, claim.incident_id)
         used = session.get(AckLinkRow, claim.nonce) is not None
     if row is None:
@@ -110,7 +110,7 @@ def acknowledge(token: str, request: Request) -> HTMLResponse:
         # Two clicks at once: the second waited for the first's lock, then found it owned.
         if _link_used(svc, claim):
             return _used(svc, claim)
-        with transaction(svc.runtime.engine) as session:
+        with read_only(svc.runtime.engine) as session:
             row = session.get(IncidentRow, claim.incident_id)
         if row is None:
             return _unknown(svc, claim)
@@ -165,7 +165,7 @@ def _read(svc: HttpServices, token: str, now: datetime) -> AckClaim | HTMLRespon
 
 
 def _link_used(svc: HttpServices, claim: AckClaim) -> bool:
-    with transaction(svc.runtime.engine) as session:
+    with read_only(svc.runtime.engine) as session:
         return session.get(AckLinkRow, claim.nonce) is not None
 
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from dispatcher import __version__
 from dispatcher.clock import Clock
 from dispatcher.daemon.supervise import TaskHealth
-from dispatcher.http import ack, health, status, webhook
+from dispatcher.http import ack, errors, health, status, webhook
 from dispatcher.http.deps import HttpServices
 from dispatcher.runtime import Runtime
 
@@ -25,6 +25,8 @@ def create_app(
 ) -> FastAPI:
     app = FastAPI(title="FMK outage dispatcher", version=__version__)
     app.state.services = HttpServices(runtime, clock, sender_alive, leading, tasks)
+    app.state.status_last_good = status.LastGood()
+    errors.install(app)
     app.include_router(health.router)
     app.include_router(ack.router)
     app.include_router(webhook.router)

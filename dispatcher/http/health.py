@@ -5,11 +5,14 @@
   head, the sender is running, and (in the daemon) no background task is waiting to be
   restarted; `tasks` shows each one's state, restarts and last error. 200 if all hold, else 503
   naming each failed check. It never raises, and says nothing secret (the driver's one-line
-  message, passwords masked).
+  message, passwords masked). It answers within a second: its queries are read-only (no wait
+  for another process's write lock) and give up after `PROBE_TIMEOUT_MS`, and a database that
+  has not answered by `READY_DEADLINE_S` (a pool that is used up, a server that does not answer
+  the connection) is reported as such.
 - `/metrics`: Prometheus text format, read from the database at scrape time
   (`dispatcher.metrics`). 503 if the database does not answer.
 
-All handlers are plain `def`: their database work runs in the threadpool.
+The handlers' database work runs in the threadpool.
 """
 
 from __future__ import annotations
@@ -17,24 +20,29 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import anyio
 import structlog
+from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher import metrics
 from dispatcher.daemon.supervise import TaskHealth, TaskState
 from dispatcher.http.deps import HttpServices, services
+from dispatcher.http.errors import database_error
 from dispatcher.store import migrate
+from dispatcher.store.db import probe
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["operations"])
 
 NO_STORE = {"Cache-Control": "no-store"}
-MAX_REASON = 300
 NOT_CHECKED = "not checked: the database does not answer"
+PROBE_TIMEOUT_MS = 500
+READY_DEADLINE_S = 0.8
 
 
 @router.get("/healthz")
@@ -44,14 +52,10 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
     """Ready to serve: database up, schema current, sender running. 503 names what is not."""
     svc = services(request)
-    engine = svc.runtime.engine
-    checks: dict[str, dict[str, Any]] = {}
-    database = _check_database(engine)
-    checks["database"] = database
-    checks["schema"] = _check_schema(engine) if database["ok"] else _failed(NOT_CHECKED)
+    checks: dict[str, dict[str, Any]] = await _check_store(svc.runtime.engine)
     checks["sender"] = _check_sender(svc.sender_alive)
     tasks = svc.tasks()
     if tasks:
@@ -81,7 +85,7 @@ def metrics_endpoint(request: Request) -> Response:
     try:
         body = metrics.exposition(registry)
     except SQLAlchemyError as exc:
-        reason = _database_error(exc, svc.runtime.engine)
+        reason = database_error(exc, svc.runtime.engine)
         log.warning(
             "metrics.unavailable",
             database=svc.runtime.engine.url.render_as_string(hide_password=True),
@@ -112,23 +116,37 @@ def _failed(reason: str) -> dict[str, Any]:
     return {"ok": False, "reason": reason}
 
 
-def _check_database(engine: Engine) -> dict[str, Any]:
+async def _check_store(engine: Engine) -> dict[str, dict[str, Any]]:
+    """The `database` and `schema` checks, given up on after `READY_DEADLINE_S`. The worker
+    thread is left to finish on its own: its queries end within `PROBE_TIMEOUT_MS`."""
+    with anyio.move_on_after(READY_DEADLINE_S):
+        return await anyio.to_thread.run_sync(_probe_store, engine, abandon_on_cancel=True)
+    reason = f"no answer within {READY_DEADLINE_S:g} s"
+    return {"database": _failed(reason), "schema": _failed(NOT_CHECKED)}
+
+
+def _probe_store(engine: Engine) -> dict[str, dict[str, Any]]:
+    checks = {"database": _passed(), "schema": _failed(NOT_CHECKED)}
     try:
-        with engine.connect() as conn:
+        with probe(engine, PROBE_TIMEOUT_MS) as conn:
             conn.execute(text("SELECT 1"))
+            try:
+                current = MigrationContext.configure(conn).get_current_revision()
+            except Exception as exc:
+                reason = f"cannot read the schema revision: {database_error(exc, engine)}"
+                checks["schema"] = _failed(reason)
+                return checks
     except Exception as exc:
-        return _failed(_database_error(exc, engine))
-    return _passed()
+        checks["database"] = _failed(database_error(exc, engine))
+        return checks
+    checks["schema"] = _check_schema(engine, current)
+    return checks
 
 
-def _check_schema(engine: Engine) -> dict[str, Any]:
-    try:
-        if migrate.is_current(engine):
-            return _passed()
-        current = migrate.current_revision(engine)
-        head = migrate.head_revision(engine)
-    except Exception as exc:
-        return _failed(f"cannot read the schema revision: {_database_error(exc, engine)}")
+def _check_schema(engine: Engine, current: str | None) -> dict[str, Any]:
+    head = migrate.head_revision(engine)
+    if current == head:
+        return _passed()
     found = f"at revision {current}" if current else "not migrated (no Alembic revision)"
     return _failed(f"the schema is {found}, the code needs {head}; run `dispatcher db upgrade`")
 
@@ -148,16 +166,3 @@ def _check_tasks(tasks: Mapping[str, TaskHealth]) -> dict[str, Any]:
         if health.state is TaskState.RESTARTING
     ]
     return _failed("; ".join(restarting)) if restarting else _passed()
-
-
-def _database_error(exc: BaseException, engine: Engine) -> str:
-    """The driver's first line, without SQL, parameters or the password."""
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
-    reason = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
-    password = engine.url.password
-    if password:
-        reason = reason.replace(str(password), "***")
-    if len(reason) > MAX_REASON:
-        reason = reason[: MAX_REASON - 1] + "…"
-    return reason

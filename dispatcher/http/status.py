@@ -10,20 +10,35 @@ Each also answers HEAD (uptime monitors use it), with the headers GET would send
 Responses carry `Cache-Control: no-cache` and a strong ETag of the body, so a client
 revalidates every time and gets a 304 while nothing has changed. Handlers are plain `def`:
 their database work runs in the threadpool. What is shown is decided in `dispatcher.status`.
+
+The reads take no write lock, so a writer never holds the page up. If the database fails
+anyway, `/status`, `/status.json` and `/status.atom` serve the last status this process read,
+the page and the JSON saying from when ("Siden kunne ikke opdateres; viser status fra kl.
+03:05."); with none yet, and for an incident's page, the answer is a Danish 503 with
+Retry-After.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.http.deps import HttpServices, services
+from dispatcher.http.errors import database_error, unavailable_headers
+from dispatcher.notices.timefmt import format_clock
 from dispatcher.status import feed, pages, queries
-from dispatcher.status.document import status_document
+from dispatcher.status.document import moment, status_document
+from dispatcher.status.view import StatusView
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["status"])
 
@@ -45,12 +60,24 @@ def root() -> RedirectResponse:
     return RedirectResponse("/status", status_code=302)
 
 
+@dataclass
+class LastGood:
+    """What the status page last read from the database in this process, served while the
+    database fails: the status (for the page and the JSON) and the Atom feed as sent."""
+
+    view: StatusView | None = None
+    atom: bytes | None = None
+
+
 @router.get("/status")
 @router.head("/status", include_in_schema=False)
 def status_page(request: Request) -> Response:
     svc = services(request)
-    view = queries.status_view(svc.runtime.engine, svc.runtime.registry, svc.clock.now())
-    html = pages.status_html(svc.runtime.settings.templates_dir, view)
+    found = _status_view(request, svc)
+    if found is None:
+        return _unavailable(request, svc, HTML)
+    view, stale = found
+    html = pages.status_html(svc.runtime.settings.templates_dir, view, stale=stale)
     return _respond(request, html.encode(), HTML)
 
 
@@ -58,21 +85,34 @@ def status_page(request: Request) -> Response:
 @router.head("/status.json", include_in_schema=False)
 def status_json(request: Request) -> Response:
     svc = services(request)
-    view = queries.status_view(svc.runtime.engine, svc.runtime.registry, svc.clock.now())
-    return _json(request, status_document(view, _base(svc)))
+    found = _status_view(request, svc)
+    if found is None:
+        return _unavailable(request, svc, JSON)
+    view, stale = found
+    document = status_document(view, _base(svc))
+    if stale is not None:
+        document["stale"] = {"text": stale, "shown_from": moment(view.generated_at)}
+    return _json(request, document)
 
 
 @router.get("/status.atom")
 @router.head("/status.atom", include_in_schema=False)
 def status_atom(request: Request) -> Response:
     svc = services(request)
+    last = _last_good(request)
     now = svc.clock.now()
-    view = queries.status_view(svc.runtime.engine, svc.runtime.registry, now)
-    incidents = queries.public_incidents(
-        svc.runtime.engine, svc.runtime.registry, now, limit=feed.INCIDENTS
-    )
-    body = feed.atom_feed(incidents, _base(svc), view.generated_at)
-    return _respond(request, body, feed.CONTENT_TYPE)
+    try:
+        view = queries.status_view(svc.runtime.engine, svc.runtime.registry, now)
+        incidents = queries.public_incidents(
+            svc.runtime.engine, svc.runtime.registry, now, limit=feed.INCIDENTS
+        )
+    except SQLAlchemyError as exc:
+        _log_failure(request, svc, exc, stale=last.atom is not None)
+        if last.atom is None:
+            return _unavailable(request, svc, JSON)
+        return _respond(request, last.atom, feed.CONTENT_TYPE)
+    last.atom = feed.atom_feed(incidents, _base(svc), view.generated_at)
+    return _respond(request, last.atom, feed.CONTENT_TYPE)
 
 
 @router.get("/status/incidents/{number}")
@@ -82,16 +122,69 @@ def incident_page(number: str, request: Request) -> Response:
     svc = services(request)
     now = svc.clock.now()
     templates = svc.runtime.settings.templates_dir
-    found = (
-        queries.incident_page(svc.runtime.engine, svc.runtime.registry, int(number), now)
-        if number.isascii() and number.isdigit() and len(number) < 10
-        else None
-    )
-    if found is None:
+    try:
+        found = (
+            queries.incident_page(svc.runtime.engine, svc.runtime.registry, int(number), now)
+            if number.isascii() and number.isdigit() and len(number) < 10
+            else None
+        )
+        view = queries.status_view(svc.runtime.engine, svc.runtime.registry, now) if found else None
+    except SQLAlchemyError as exc:
+        _log_failure(request, svc, exc, stale=False)
+        return _unavailable(request, svc, HTML)
+    if found is None or view is None:
         html = pages.not_found_html(templates, number[:40])
         return Response(html, status_code=404, media_type=HTML, headers=HEADERS)
-    view = queries.status_view(svc.runtime.engine, svc.runtime.registry, now)
     return _respond(request, pages.incident_html(templates, found, view).encode(), HTML)
+
+
+def _last_good(request: Request) -> LastGood:
+    found = request.app.state.status_last_good
+    assert isinstance(found, LastGood)
+    return found
+
+
+def _status_view(request: Request, svc: HttpServices) -> tuple[StatusView, str | None] | None:
+    """The status now and no note; or, if the database fails, the last status read and the
+    note that says from when; or None if there is none."""
+    last = _last_good(request)
+    now = svc.clock.now()
+    try:
+        view = queries.status_view(svc.runtime.engine, svc.runtime.registry, now)
+    except SQLAlchemyError as exc:
+        _log_failure(request, svc, exc, stale=last.view is not None)
+        if last.view is None:
+            return None
+        return last.view, stale_note(last.view.generated_at.utc, now)
+    last.view = view
+    return view, None
+
+
+def stale_note(shown_from: datetime, now: datetime) -> str:
+    """E.g. "Siden kunne ikke opdateres; viser status fra kl. 03:05." (Copenhagen time)."""
+    return f"Siden kunne ikke opdateres; viser status fra {format_clock(shown_from, now)}."
+
+
+def _log_failure(request: Request, svc: HttpServices, exc: SQLAlchemyError, *, stale: bool) -> None:
+    log.warning(
+        "status.database_failed",
+        path=request.url.path,
+        reason=database_error(exc, svc.runtime.engine),
+        serving="last good status" if stale else "503",
+    )
+
+
+def _unavailable(request: Request, svc: HttpServices, media_type: str) -> Response:
+    """503: the database fails and this process has no status to show yet."""
+    headers = {**HEADERS, **unavailable_headers()}
+    if media_type == HTML:
+        html = pages.unavailable_html(svc.runtime.settings.templates_dir)
+        return Response(html, status_code=503, media_type=HTML, headers=headers)
+    body = {
+        "error": "database_unavailable",
+        "detail": "the status cannot be read now: the database does not answer; retry later",
+    }
+    return JSONResponse(body, 503, headers=headers)
 
 
 def _base(svc: HttpServices) -> str:

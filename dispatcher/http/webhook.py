@@ -10,11 +10,13 @@ least trusting first, and the first that fails answers:
     413 body_too_large        the bytes actually read pass the limit (chunked, or a lie)
     401 missing_signature | malformed_signature | stale_timestamp | bad_signature
     400 malformed_json        not UTF-8 or not JSON (with line, column and position)
-    422 invalid_signal        the JSON does not fit the schema (a list of {field, problem})
+    422 invalid_signal        the JSON does not fit the schema (the first 20 {field, problem})
     409 event_id_reused       the event id came before with a different body
 
 Only a request that passes all of them reaches `signals.service.receive_signal`; a rejection is
-logged (never with the secret, the signature or the body) and stores nothing.
+logged (never with the secret, the signature or the body) and stores nothing. A signal that
+could not be stored because the database does not answer is a 503 with Retry-After (SDS
+retries); a client that goes away before its body is read is one info line in the log.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from dispatcher.contacts.scope import ScopeError
 from dispatcher.http.deps import services
+from dispatcher.http.errors import database_error, transient, unavailable_headers
 from dispatcher.signals.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from dispatcher.signals.model import Signal, SignalConflict
-from dispatcher.signals.schema import SdsSignalIn, problems, published_schema
+from dispatcher.signals.schema import MAX_PROBLEMS, SdsSignalIn, problems, published_schema
 from dispatcher.signals.service import receive_signal
 
 log = structlog.get_logger(__name__)
@@ -55,7 +60,12 @@ class Problem(BaseModel):
 
 
 class InvalidSignal(WebhookError):
-    problems: list[Problem] = Field(default_factory=list, description="Each violation.")
+    problems: list[Problem] = Field(
+        default_factory=list, description=f"The first {MAX_PROBLEMS} violations."
+    )
+    more_problems: int | None = Field(
+        None, description="How many violations there are beyond those listed, if any."
+    )
 
 
 class MalformedJson(WebhookError):
@@ -174,7 +184,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
     500: _error(WebhookError, "`internal_error`: a fault in the dispatcher; retry the same body."),
     503: _error(
-        WebhookError, "`webhook_not_configured`: the daemon has no webhook secret; call MedCom."
+        WebhookError,
+        "`database_unavailable`: the signal could not be stored because the database does not "
+        "answer; retry the same body after `Retry-After` seconds. Or `webhook_not_configured`: "
+        "the daemon has no webhook secret; call MedCom.",
     ),
 }
 
@@ -198,6 +211,9 @@ async def receive(request: Request) -> JSONResponse:
     now = http.clock.now()
     try:
         body, signal = await _authentic_signal(request, now)
+    except ClientDisconnect:
+        log.info("sds_signal.client_disconnected", client=client)
+        return JSONResponse({"error": "client_disconnected"}, 400)
     except Rejection as rejection:
         log.warning(
             "sds_signal.rejected",
@@ -235,6 +251,17 @@ async def receive(request: Request) -> JSONResponse:
             client=client,
         )
         return conflict.response()
+    except SQLAlchemyError as exc:
+        if not transient(exc):
+            raise
+        reason = database_error(exc, http.runtime.engine)
+        log.warning("sds_signal.unstored", event_id=signal.event_id, client=client, reason=reason)
+        unstored = {
+            "error": "database_unavailable",
+            "detail": f"the signal was not stored: the database does not answer ({reason}); "
+            "retry with the same body",
+        }
+        return JSONResponse(unstored, 503, headers=unavailable_headers())
     except Exception:
         log.exception("sds_signal.failed", event_id=signal.event_id, client=client)
         failed = {
@@ -296,13 +323,13 @@ async def _authentic_signal(request: Request, now: datetime) -> tuple[bytes, Sig
         if any(err["type"] == "json_invalid" for err in exc.errors()):
             _reject(400, "malformed_json", str(exc.errors()[0]["msg"]), event_id=event_id)
         found = problems(exc)
-        _reject(
-            422,
-            "invalid_signal",
-            "; ".join(f"{p['field']}: {p['problem']}" for p in found),
-            event_id=event_id,
-            problems=found,
-        )
+        more = exc.error_count() - len(found)
+        detail = "; ".join(f"{p['field']}: {p['problem']}" for p in found)
+        extra: dict[str, Any] = {"problems": found}
+        if more:
+            detail += f"; and {more} more problems"
+            extra["more_problems"] = more
+        _reject(422, "invalid_signal", detail, event_id=event_id, **extra)
     try:
         return body, signal_in.to_signal(http.runtime.registry)
     except ScopeError as exc:

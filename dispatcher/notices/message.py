@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.policy
+import email.quoprimime
 import email.utils
 import re
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,10 @@ NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 # What may stand in a Message-ID part: atext without "@", "<", ">" and spaces.
 _ID_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+# RFC 2047: an encoded word is at most 75 characters, a line holding one at most 76.
+_WORD_MAX = 75
+_LINE_MAX = 76
+_WORD_OVERHEAD = len("=?utf-8?q??=")
 
 
 def make_message_id(incident_uid: str, sequence: int, audience: str, domain: str) -> str:
@@ -55,7 +60,7 @@ def build_message(
     if cc:
         msg["Cc"] = [_address(item) for item in cc]
     msg["Reply-To"] = _address(reply_to)
-    msg["Subject"] = single_line(rendered.subject)
+    _set_subject(msg, single_line(rendered.subject))
     msg["Date"] = email.utils.format_datetime(date)
     msg["Message-ID"] = single_line(message_id)
     if references:
@@ -88,3 +93,55 @@ def _address(item: Person | str) -> Address:
         # The SMTP policy would RFC 2047-encode it into an address no server delivers to.
         raise ValueError(f"{addr!r} is not an ASCII address; write the domain in IDNA (xn--)")
     return Address(display_name=single_line(name), addr_spec=addr.strip())
+
+
+def _set_subject(msg: EmailMessage, subject: str) -> None:
+    """Set Subject, folded here rather than by the email package.
+
+    Python's folder changes the text a reader gets back: next to an encoded word it loses a
+    space ("op– Søgaard") or doubles one ("langsomt  – opslag"), and it may break right after
+    "Subject:", which reads back with a leading space. Here a plain ASCII subject is folded at
+    its spaces, a long line's first line never empty; any other is a run of Q-encoded words,
+    one per line: a reader drops the folding between encoded words, and every space is inside
+    a word, so it reads back exactly.
+    """
+    room = _LINE_MAX - len("Subject: ")
+    if subject.isascii() and "=?" not in subject:
+        lines = _folded_at_spaces(subject, room)
+    else:
+        lines = _encoded_words(subject, room)
+    msg.set_raw("Subject", "\n ".join(lines))
+
+
+def _folded_at_spaces(text: str, first_room: int) -> list[str]:
+    """`text` cut at spaces into lines of at most `first_room`, then 75, characters (a word
+    longer than that stands alone); each space but those at a cut stays in its line."""
+    lines: list[str] = []
+    line = ""
+    room = first_room
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > room:
+            lines.append(line)
+            line, room = word, _LINE_MAX - 1
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return lines
+
+
+def _encoded_words(text: str, first_room: int) -> list[str]:
+    """`text` as UTF-8 Q-encoded words, the first at most `first_room` characters long and
+    the others at most 75; a character's bytes are never split between two words."""
+    words: list[str] = []
+    chunk = ""
+    room = first_room - _WORD_OVERHEAD
+    used = 0
+    for char in text:
+        size = email.quoprimime.header_length(char.encode("utf-8"))
+        if chunk and used + size > room:
+            words.append(email.quoprimime.header_encode(chunk.encode("utf-8"), "utf-8"))
+            chunk, used, room = "", 0, _WORD_MAX - 1 - _WORD_OVERHEAD
+        chunk += char
+        used += size
+    words.append(email.quoprimime.header_encode(chunk.encode("utf-8"), "utf-8"))
+    return words

@@ -30,6 +30,10 @@ from dispatcher.signals.model import Severity, Signal, SignalKind
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
 SUMMARY_MAX = 200
+# Every character `str.splitlines` breaks at: a summary is one line.
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+ONE_LINE = r"^[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*$"
+MAX_PROBLEMS = 20
 DETAILS_MAX = 4000
 
 EXAMPLE: JsonDict = {
@@ -119,10 +123,14 @@ class SdsSignalIn(BaseModel):
     severity: Literal["down", "degraded"] | None = Field(
         default=None, validate_default=True, description="Required for outage."
     )
-    summary: Annotated[str, Field(max_length=SUMMARY_MAX)] | None = Field(
+    summary: (
+        Annotated[str, Field(max_length=SUMMARY_MAX, json_schema_extra={"pattern": ONE_LINE})]
+        | None
+    ) = Field(
         default=None,
         validate_default=True,
-        description="One line, shown as the incident's summary; required for outage.",
+        description="One line (no CR, LF or other line break), shown as the incident's "
+        "summary and in the mail subjects; required for outage.",
     )
     details: Annotated[str, Field(max_length=DETAILS_MAX)] = Field(
         default="",
@@ -171,6 +179,8 @@ class SdsSignalIn(BaseModel):
     def _summary_for_outage(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("must not be blank")
+        if value is not None and any(char in LINE_BREAKS for char in value):
+            raise ValueError("must be one line: no CR, LF or other line break; use details")
         if value is None and info.data.get("kind") == "outage":
             raise ValueError("is required when kind is 'outage'")
         return value
@@ -231,10 +241,11 @@ FIELDS = tuple(SdsSignalIn.model_fields)
 _SHORT_INPUT = 60
 
 
-def problems(exc: ValidationError) -> list[dict[str, str]]:
-    """Each violation as `{field, problem}`, worded for the engineer who sent the body."""
+def problems(exc: ValidationError, limit: int = MAX_PROBLEMS) -> list[dict[str, str]]:
+    """The first `limit` violations as `{field, problem}`, worded for the engineer who sent
+    the body (`exc.error_count()` says how many there are in all)."""
     found = []
-    for err in exc.errors(include_url=False):
+    for err in exc.errors(include_url=False)[:limit]:
         field = ".".join(str(part) for part in err["loc"]) or "body"
         found.append({"field": field, "problem": _wording(err)})
     return found

@@ -18,8 +18,9 @@ from dispatcher.status.view import IncidentView, StatusView
 PAGES = "pages"
 
 
-def status_html(templates_dir: Path, view: StatusView) -> str:
-    return _render(templates_dir, "status.html.j2", view=view)
+def status_html(templates_dir: Path, view: StatusView, *, stale: str | None = None) -> str:
+    """The status page; `stale`, if given, says the page shows an older status and since when."""
+    return _render(templates_dir, "status.html.j2", view=view, stale=stale)
 
 
 def incident_html(templates_dir: Path, incident: IncidentView, view: StatusView) -> str:
@@ -30,6 +31,11 @@ def incident_html(templates_dir: Path, incident: IncidentView, view: StatusView)
 def not_found_html(templates_dir: Path, number: str) -> str:
     """The Danish 404 page for `number`, as the request gave it."""
     return _render(templates_dir, "status_not_found.html.j2", number=number)
+
+
+def unavailable_html(templates_dir: Path) -> str:
+    """The Danish 503 page: the database fails and there is no status to show."""
+    return _render(templates_dir, "status_unavailable.html.j2")
 
 
 def _render(templates_dir: Path, name: str, **variables: Any) -> str:

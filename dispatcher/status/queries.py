@@ -17,7 +17,7 @@ from dispatcher.contacts.model import Registry
 from dispatcher.notices.context import MUNICIPAL_KINDS
 from dispatcher.status.view import IncidentView, PublicIncident, StatusView, incident_view
 from dispatcher.status.view import status_view as build_status
-from dispatcher.store.db import transaction
+from dispatcher.store.db import read_only
 from dispatcher.store.tables import IncidentRow, NoticeRow
 
 HISTORY = 20
@@ -27,7 +27,7 @@ def status_view(
     engine: Engine, registry: Registry, now: datetime, *, history: int = HISTORY
 ) -> StatusView:
     """FMK's status at `now`, with the open incident (if any) and the last `history` closed."""
-    with transaction(engine) as session:
+    with read_only(engine) as session:
         found = _public(session, limit=history + 1)
     return build_status(found, now, registry, history=history)
 
@@ -36,7 +36,7 @@ def public_incidents(
     engine: Engine, registry: Registry, now: datetime, *, limit: int
 ) -> list[IncidentView]:
     """The last `limit` public incidents, newest first, each with its municipal notices."""
-    with transaction(engine) as session:
+    with read_only(engine) as session:
         found = _public(session, limit=limit)
     return [incident_view(incident, now, registry) for incident in found]
 
@@ -45,7 +45,7 @@ def incident_page(
     engine: Engine, registry: Registry, number: int, now: datetime
 ) -> IncidentView | None:
     """Public incident `number`, or None if there is none (a drill or a held one is none)."""
-    with transaction(engine) as session:
+    with read_only(engine) as session:
         found = _public(session, limit=1, number=number)
     return incident_view(found[0], now, registry) if found else None
 

@@ -27,6 +27,7 @@ from dispatcher.mailcatcher import MailCatcher
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.runtime import Runtime
 from dispatcher.signals.auth import sign
+from dispatcher.signals.schema import MAX_PROBLEMS
 from tests.support.clock import FakeClock
 from tests.support.daemon import DaemonProcess
 
@@ -724,3 +725,86 @@ def test_a_real_daemon_refuses_an_endless_chunked_body(
         assert "sds_signal.rejected" in daemon.log.read_text()
     finally:
         daemon.stop_quietly()
+
+
+async def test_a_flood_of_unknown_keys_gets_a_short_answer_and_log_line(
+    webhook: Webhook, engine: Engine, empty: dict[str, int]
+) -> None:
+    unknown = {f"{i:x}": 0 for i in range(7404)}
+    body = json.dumps({**OUTAGE, **unknown}, separators=(",", ":")).encode()
+    assert len(body) <= MAX_BODY
+    sent = await webhook.post(body)
+    answer = assert_rejected(
+        sent, engine, empty, 422, "invalid_signal", event_id=OUTAGE["event_id"]
+    )
+    assert len(answer["problems"]) == MAX_PROBLEMS
+    assert answer["more_problems"] == 7404 - MAX_PROBLEMS
+    assert answer["detail"].endswith(f"; and {7404 - MAX_PROBLEMS} more problems")
+    assert len(sent.response.content) < 10_000
+    assert len(repr(sent.logs)) < 10_000
+
+
+async def test_a_summary_with_a_line_break_is_refused(
+    webhook: Webhook, engine: Engine, empty: dict[str, int]
+) -> None:
+    sent = await webhook.post({**OUTAGE, "summary": "FMK svarer ikke\r\nopslag fejler"})
+    answer = assert_rejected(
+        sent, engine, empty, 422, "invalid_signal", event_id=OUTAGE["event_id"]
+    )
+    assert [p["field"] for p in answer["problems"]] == ["summary"]
+    assert "one line" in answer["problems"][0]["problem"]
+    assert "more_problems" not in answer
+
+
+async def test_a_client_that_leaves_mid_body_is_one_info_line(
+    webhook_settings: Settings,
+    engine: Engine,
+    registry: Registry,
+    renderer: NoticeRenderer,
+    clock: FakeClock,
+    empty: dict[str, int],
+) -> None:
+    """The client sends part of the body and goes away: no exception, no traceback."""
+    app = create_app(Runtime(webhook_settings, engine, registry, renderer), clock)
+    body = encode(OUTAGE)
+    ts = int(clock.now().timestamp())
+    headers = {
+        "host": "testserver",
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+        "x-sds-timestamp": str(ts),
+        "x-sds-signature": sign(SECRET.encode(), ts, body),
+    }
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    incoming = [
+        {"type": "http.request", "body": body[:40], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with structlog.testing.capture_logs() as logs:
+        await app(scope, receive, send)
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("sds_signal.client_disconnected", "info")
+    ]
+    assert "exc_info" not in logs[0]
+    assert row_counts(engine) == empty

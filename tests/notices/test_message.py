@@ -5,14 +5,17 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatcher.contacts.model import Person, Registry
 from dispatcher.notices.context import NoticeKind
 from dispatcher.notices.message import as_bytes, build_message, make_message_id
-from dispatcher.notices.render import NoticeRenderer, RenderedNotice
+from dispatcher.notices.render import NoticeRenderer, RenderedNotice, single_line
 from dispatcher.notices.sample import sample_context
 from tests.notices.factories import ESCALATION, LYNGBY
 
@@ -166,3 +169,55 @@ def test_message_id() -> None:
     )
     with pytest.raises(ValueError, match="Message-ID"):
         make_message_id("abc>\r\n", 2, "kommune-101", "medcom.example")
+
+
+# Issue #10: folded by the email package, this read back "FMK svarer langsomt  – opslag".
+LONG_SUBJECT = (
+    "[FMK-nedbrud #12] Opdatering fra SDS: FMK svarer langsomt – opslag i medicinkortet "
+    "tager op til flere minutter"
+)
+WORDS = (
+    "[FMK-nedbrud", "#12]", "ØVELSE:", "Opdatering:", "Løst:", "FMK", "svarer", "langsomt",
+    "ikke", "–", "—", "opslag", "i", "medicinkortet", "tager", "flere", "minutter", "for",
+    "kommunerne", "på", "Ærø", "Søgaard", "«kørsel»", "genstart", "åbner", "kl.", "03:00",
+    "a_b", "=?x?=", "x" * 30,
+)  # fmt: skip
+SUBJECTS = st.one_of(
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=30).map(" ".join),
+    st.text(
+        alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyzæøåÆØÅFMK0123456789 –—#[]:=?_«»")),
+        min_size=1,
+        max_size=250,
+    ).filter(str.strip),
+)
+
+
+def subject_as_read(subject: str) -> tuple[str, str, list[bytes]]:
+    """The Subject as Python's parser reads it, as a plain RFC 5322 + RFC 2047 reader reads
+    it (unfold, then decode), and the header's lines as sent."""
+    data = as_bytes(build(RenderedNotice(subject, "Tekst", "<p>Tekst</p>")))
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    raw = email.message_from_bytes(data, policy=email.policy.compat32)["Subject"]
+    plain = str(make_header(decode_header(raw.replace("\r\n", "").lstrip())))
+    head = data.split(b"\r\n\r\n")[0].split(b"\r\n")
+    start = next(i for i, line in enumerate(head) if line.startswith(b"Subject:"))
+    end = next((i for i in range(start + 1, len(head)) if not head[i].startswith(b" ")), len(head))
+    return str(parsed["Subject"]), plain, head[start:end]
+
+
+def test_a_long_danish_subject_folds_without_a_double_space() -> None:
+    parsed, plain, lines = subject_as_read(LONG_SUBJECT)
+    assert parsed == LONG_SUBJECT
+    assert plain == LONG_SUBJECT
+    assert len(lines) > 1
+    assert all(len(line) <= 76 for line in lines), lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(SUBJECTS)
+def test_any_subject_reads_back_as_written(subject: str) -> None:
+    expected = single_line(subject)
+    parsed, plain, lines = subject_as_read(subject)
+    assert parsed == expected
+    assert plain == expected
+    assert all(len(line) <= 78 for line in lines), lines

@@ -242,3 +242,41 @@ def test_every_json_example_in_the_sds_guide_is_a_valid_signal(registry: Registr
         if signal.scope is not None:
             assert signal.drill
             assert signal.scope.label == "kommuner med Cura"
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "FMK svarer ikke\r\nBcc: alle@x.example",
+        "FMK svarer\nikke",
+        "FMK\rsvarer",
+        "FMK\u2028svarer",
+    ],
+)
+def test_a_summary_is_one_line(summary: str) -> None:
+    assert problems_of(with_(summary=summary)) == {
+        "summary": "must be one line: no CR, LF or other line break; use details"
+    }
+
+
+def test_details_may_have_several_lines(registry: Registry) -> None:
+    assert parse(with_(details="Første linje.\r\nAnden linje.")).to_signal(registry).details
+
+
+def test_the_contract_says_a_summary_is_one_line() -> None:
+    summary = published_schema()["properties"]["summary"]
+    [text] = [option for option in summary["anyOf"] if option.get("type") == "string"]
+    pattern = re.compile(text["pattern"])
+    assert pattern.fullmatch("FMK svarer ikke – opslag fejler")
+    for line_break in ("\n", "\r", "\u2028"):
+        assert not pattern.fullmatch(f"FMK{line_break}svarer")
+
+
+def test_the_problems_listed_are_capped() -> None:
+    payload = {**OUTAGE, **{f"k{i}": 0 for i in range(7404)}}
+    with pytest.raises(ValidationError) as caught:
+        parse(payload)
+    listed = problems(caught.value)
+    assert caught.value.error_count() == 7404
+    assert len(listed) == 20
+    assert listed[0] == {"field": "k0", "problem": listed[0]["problem"]}
