@@ -375,15 +375,16 @@ def test_the_next_update_comes_on_time_after_failover(
     """The update's due time is stored with the incident, so the new leader sends it when it
     falls due — once, and neither restarted from the takeover nor lost with the old leader.
 
-    The interval is 18 s, not 8 s: a failover takes 8–12 s, so with 8 s the update would
+    The interval is 30 s, not 8 s: a failover takes 8–12 s, so with 8 s the update would
     always be overdue at the takeover and the test could not tell "on time" from "at once".
-    A is killed about 3 s after the trigger, so B leads by about 15 s at the latest.
+    A is killed about 3 s after the trigger (later on a loaded machine: with 18 s it was
+    killed too late under load, issue #16), so B leads by about 15 s.
     """
-    interval = timedelta(seconds=18)
+    interval = timedelta(seconds=30)
     dispatch = _dispatch(pg_engine, registry, renderer, Policy(update_interval=interval))
     addresses = notice_addresses(registry)
     relay = Relay()
-    every = {"update_interval": "18s"}
+    every = {"update_interval": "30s"}
     with MailCatcher(relay) as smtp:
         pair = start_pair(
             pg_url, smtp.port, pg_engine, tmp_path, daemons, a_settings=every, b_settings=every
@@ -411,8 +412,9 @@ def test_the_next_update_comes_on_time_after_failover(
     assert takeover <= TAKEOVER_LIMIT
     assert took_over < due, "B must lead before the update falls due"
     assert min(arrivals) >= due, "the update came early"
-    # Rendering 98 municipal messages takes about a second, sending them another.
-    assert max(arrivals) <= due + timedelta(seconds=4), "the update came late"
+    # Rendering 98 municipal messages takes about a second, sending them another; a loaded
+    # machine takes longer. Restarted from the takeover instead, it would come 15 s later.
+    assert max(arrivals) <= due + timedelta(seconds=8), "the update came late"
     assert_each_once(smtp.received, addresses, "initial")
     assert_each_once(smtp.received, addresses, "update")
     assert claimers(pg_engine, "update") == Counter({pair.b_id: len(addresses)})
