@@ -40,6 +40,8 @@ class HttpLimits:
     max_connections: int
     header_timeout: float
     body_timeout: float
+    open_file_limit: int
+    configured: int | None = None  # DISPATCHER_HTTP_MAX_CONNECTIONS, if set
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpLimits:
@@ -47,53 +49,56 @@ class HttpLimits:
         files = UNLIMITED_FILES if soft == resource.RLIM_INFINITY else soft
         room = connection_room(files, settings.send_concurrency)
         wanted = settings.http_max_connections
-        chosen = room if wanted is None else min(wanted, room)
-        limits = cls(
-            chosen,
+        return cls(
+            room if wanted is None else min(wanted, room),
             settings.http_header_timeout.total_seconds(),
             settings.http_body_timeout.total_seconds(),
+            files,
+            wanted,
         )
+
+    def report(self, send_concurrency: int) -> None:
+        """Log what was chosen, once the server starts (not when a command merely builds it)."""
         log.info(
             "http.limits",
-            max_connections=chosen,
-            open_file_limit=soft,
-            configured=wanted,
-            header_timeout=limits.header_timeout,
-            body_timeout=limits.body_timeout,
+            max_connections=self.max_connections,
+            open_file_limit=self.open_file_limit,
+            configured=self.configured,
+            header_timeout=self.header_timeout,
+            body_timeout=self.body_timeout,
         )
-        if wanted is not None and wanted > room:
+        reserve = RESERVED_FILES + send_concurrency + REFUSAL_SLOTS
+        if self.open_file_limit - reserve < MIN_CONNECTIONS:
+            log.warning(
+                "http.open_file_limit_low",
+                open_file_limit=self.open_file_limit,
+                needed=reserve + MIN_CONNECTIONS,
+                max_connections=MIN_CONNECTIONS,
+            )
+        if self.configured is not None and self.configured > self.max_connections:
             log.warning(
                 "http.max_connections_lowered",
-                configured=wanted,
-                max_connections=room,
-                reason=f"the open-file limit is {soft}; raise LimitNOFILE for more",
+                configured=self.configured,
+                max_connections=self.max_connections,
+                reason=f"the open-file limit is {self.open_file_limit}; raise LimitNOFILE for more",
             )
-        return limits
 
 
 def connection_room(open_files: int, send_concurrency: int) -> int:
     """The most HTTP connections that leave the reserve free: the database pool, one file per
     SMTP connection, the 503 refusals in progress, logs and the interpreter's own."""
     reserve = RESERVED_FILES + send_concurrency + REFUSAL_SLOTS
-    room = open_files - reserve
-    if room < MIN_CONNECTIONS:
-        log.warning(
-            "http.open_file_limit_low",
-            open_file_limit=open_files,
-            needed=reserve + MIN_CONNECTIONS,
-            max_connections=MIN_CONNECTIONS,
-        )
-        return MIN_CONNECTIONS
-    return room
+    return max(open_files - reserve, MIN_CONNECTIONS)
 
 
 class HttpServer(uvicorn.Server):
     """uvicorn with its own accept loop under `HttpLimits`, and without its signal handling
     (the daemon owns SIGTERM and SIGINT)."""
 
-    def __init__(self, config: uvicorn.Config, limits: HttpLimits) -> None:
+    def __init__(self, config: uvicorn.Config, limits: HttpLimits, send_concurrency: int) -> None:
         super().__init__(config)
         self.limits = limits
+        self._send_concurrency = send_concurrency
         self.gate: Gate | None = None
         self._acceptors: list[asyncio.Task[None]] = []
         self._connecting: set[asyncio.Task[None]] = set()
@@ -104,6 +109,7 @@ class HttpServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # uvicorn listens on nothing; we accept
+        self.limits.report(self._send_concurrency)
         self.gate = Gate(self.limits.max_connections, REFUSAL_SLOTS)
         for listener in sockets or []:
             listener.listen(self.config.backlog)

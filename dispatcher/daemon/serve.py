@@ -72,6 +72,7 @@ class Daemon:
                 lifespan="off",
             ),
             HttpLimits.from_settings(settings),
+            settings.send_concurrency,
         )
 
     def _fence(self) -> Fence | None:

@@ -339,14 +339,19 @@ class TestConnectionRoom:
 
     def test_a_tiny_limit_still_serves_a_few(self) -> None:
         assert connection_room(64, send_concurrency=4) == MIN_CONNECTIONS
+        limits = HttpLimits(MIN_CONNECTIONS, 10.0, 20.0, open_file_limit=64)
+        with capture_logs() as logs:
+            limits.report(send_concurrency=4)
+        assert [e["event"] for e in logs] == ["http.limits", "http.open_file_limit_low"]
 
     def test_a_configured_cap_above_the_room_is_lowered(self) -> None:
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         room = connection_room(soft, send_concurrency=4)
-        with capture_logs() as logs:
-            limits = HttpLimits.from_settings(
-                Settings(http_max_connections=room + 1000, send_concurrency=4)
-            )
+        limits = HttpLimits.from_settings(
+            Settings(http_max_connections=room + 1000, send_concurrency=4)
+        )
         assert limits.max_connections == room
-        assert any(e["event"] == "http.max_connections_lowered" for e in logs)
+        with capture_logs() as logs:
+            limits.report(send_concurrency=4)
+        assert [e["event"] for e in logs] == ["http.limits", "http.max_connections_lowered"]
         assert HttpLimits.from_settings(Settings(http_max_connections=7)).max_connections == 7
