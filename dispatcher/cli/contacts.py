@@ -11,9 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from dispatcher.cli.context import console, fail, state
+from dispatcher.contacts.csvcheck import Problem, RegistryError
 from dispatcher.contacts.importer import Change, apply_import, plan_import
 from dispatcher.contacts.model import EojSystem, Municipality, Registry
-from dispatcher.contacts.registry import Problem, RegistryError, load_registry, scan_registry
+from dispatcher.contacts.registry import load_registry, scan_registry
 from dispatcher.contacts.scope import in_region
 from dispatcher.defaults import PACKAGED_DEFAULT, origin
 

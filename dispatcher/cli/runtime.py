@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from dispatcher.cli.context import console, fail, state
 from dispatcher.config import Settings
-from dispatcher.contacts.registry import RegistryError
+from dispatcher.contacts.csvcheck import RegistryError
 from dispatcher.daemon.replicas import daemon_running
 from dispatcher.notices.render import TemplateError
 from dispatcher.runtime import Runtime, build

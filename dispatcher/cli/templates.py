@@ -10,12 +10,14 @@ import typer
 from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.runtime import open_runtime
 from dispatcher.clock import SystemClock
+from dispatcher.contacts.csvcheck import RegistryError
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
-from dispatcher.contacts.registry import RegistryError, load_registry
+from dispatcher.contacts.registry import load_registry
+from dispatcher.core.kinds import MUNICIPAL_KINDS, NoticeKind
 from dispatcher.core.model import Notify
 from dispatcher.incidents.mapping import to_core
 from dispatcher.incidents.queries import incident_detail
-from dispatcher.notices.context import MUNICIPAL_KINDS, NoticeContext, NoticeKind
+from dispatcher.notices.context import NoticeContext
 from dispatcher.notices.render import NoticeRenderer, TemplateError, standard_guidance
 from dispatcher.notices.sample import sample_context
 from dispatcher.outbox.enqueue import notice_context

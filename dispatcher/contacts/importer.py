@@ -11,18 +11,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dispatcher.contacts.csvcheck import (
+    FileCheck,
+    Problem,
+    RegistryError,
+    errors_only,
+    parse_rows,
+    read_rows,
+)
 from dispatcher.contacts.model import EojSystem, Municipality
 from dispatcher.contacts.registry import (
     MUNICIPALITIES_FILE,
     MUNICIPALITY_COLUMNS,
-    FileCheck,
-    Problem,
-    RegistryError,
     check_municipalities,
-    errors_only,
     load_official,
-    parse_rows,
-    read_rows,
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import (
     Audience,
     Cancel,
@@ -23,7 +24,6 @@ from dispatcher.core.model import (
     Status,
 )
 from dispatcher.core.text import clean_text, local_time
-from dispatcher.notices.context import NoticeKind
 
 
 def resolve(

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from dispatcher.core.cadence import next_update_after, update_due
 from dispatcher.core.closing import resolve
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import (
     SYSTEM_ACTOR,
     Audience,
@@ -26,7 +27,6 @@ from dispatcher.core.model import (
     Status,
     Tick,
 )
-from dispatcher.notices.context import NoticeKind
 
 
 def first_page(incident: Incident, now: datetime, policy: Policy) -> Decision:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import Audience, Info, Notify
-from dispatcher.notices.context import NoticeKind
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import datetime
 from dispatcher.core.cadence import next_update_after
 from dispatcher.core.closing import cancel, resolve
 from dispatcher.core.escalation import first_page, inform, stop_paging, tick
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import (
     SYSTEM_ACTOR,
     Acknowledge,
@@ -41,7 +42,6 @@ from dispatcher.core.model import (
     Trigger,
 )
 from dispatcher.core.text import clean_text, local_time
-from dispatcher.notices.context import NoticeKind
 
 SEVERITIES = ("down", "degraded")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from dispatcher.notices.context import NoticeKind
+from dispatcher.core.kinds import NoticeKind
 
 SYSTEM_ACTOR = "dispatcher"
 SDS_ACTOR = "sds"

@@ -9,10 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from dispatcher.config import ConfigError, Settings
+from dispatcher.contacts.csvcheck import Problem, RegistryError
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
-from dispatcher.contacts.registry import Problem, RegistryError, load_registry, scan_registry
+from dispatcher.contacts.registry import load_registry, scan_registry
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.doctor.result import CheckResult, failed, not_checked, passed, warned
-from dispatcher.notices.context import NoticeContext, NoticeKind
+from dispatcher.notices.context import NoticeContext
 from dispatcher.notices.render import NoticeRenderer, TemplateError, addressee, standard_guidance
 from dispatcher.notices.sample import sample_context
 from dispatcher.runtime import settings_refusals, settings_warnings

@@ -28,10 +28,10 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatcher import metrics
 from dispatcher.daemon.supervise import TaskHealth, TaskState
 from dispatcher.http.deps import HttpServices, services
 from dispatcher.http.errors import database_error
+from dispatcher.metrics import collector as metrics
 from dispatcher.store import migrate
 from dispatcher.store.db import probe
 

@@ -16,7 +16,8 @@ from jinja2 import meta
 from markupsafe import Markup, escape
 
 from dispatcher.contacts.model import Escalation, Municipality, Person, Vendor
-from dispatcher.notices.context import NoticeContext, NoticeKind
+from dispatcher.core.kinds import NoticeKind
+from dispatcher.notices.context import NoticeContext
 from dispatcher.notices.timefmt import format_clock, format_duration, format_local
 
 GUIDANCE_FILE = "guidance/standard.txt"

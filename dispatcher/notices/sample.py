@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
-from dispatcher.notices.context import IncidentFacts, NoticeContext, NoticeKind
+from dispatcher.core.kinds import NoticeKind
+from dispatcher.notices.context import IncidentFacts, NoticeContext
 
 # Tuesday 4 March 2025 at 07:12 in Copenhagen.
 SAMPLE_DOWN_SINCE = datetime(2025, 3, 4, 6, 12, tzinfo=UTC)

@@ -15,8 +15,9 @@ from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
 from dispatcher.contacts.scope import affected, vendors_for
+from dispatcher.core.kinds import MUNICIPAL_KINDS, NoticeKind
 from dispatcher.core.model import Audience, Incident, Notify
-from dispatcher.notices.context import MUNICIPAL_KINDS, IncidentFacts, NoticeContext, NoticeKind
+from dispatcher.notices.context import IncidentFacts, NoticeContext
 from dispatcher.notices.info import describe
 from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee

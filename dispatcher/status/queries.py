@@ -14,7 +14,7 @@ from sqlalchemy import Engine, not_, select
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Registry
-from dispatcher.notices.context import MUNICIPAL_KINDS
+from dispatcher.core.kinds import MUNICIPAL_KINDS
 from dispatcher.status.view import IncidentView, PublicIncident, StatusView, incident_view
 from dispatcher.status.view import status_view as build_status
 from dispatcher.store.db import read_only

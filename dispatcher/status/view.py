@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from dispatcher.contacts.model import Registry
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import Status
-from dispatcher.notices.context import NoticeKind
 from dispatcher.notices.timefmt import format_duration, format_local, to_local
 from dispatcher.status import wording
 from dispatcher.store.tables import IncidentRow, NoticeRow

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dispatcher.notices.context import NoticeKind
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.notices.timefmt import format_local
 
 DEGRADED = "degraded"

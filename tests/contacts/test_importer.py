@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from dispatcher.contacts import importer
+from dispatcher.contacts.csvcheck import RegistryError
 from dispatcher.contacts.importer import Change, apply_import, plan_import, write_atomic
 from dispatcher.contacts.model import EojSystem, Municipality
-from dispatcher.contacts.registry import RegistryError, load_registry
+from dispatcher.contacts.registry import load_registry
 from tests.contacts.conftest import read_lines, write_lines
 
 HEADER = "code,name,eoj_system,sor_gln,emails"

@@ -8,14 +8,9 @@ from pathlib import Path
 import pytest
 from stdnum import ean
 
+from dispatcher.contacts.csvcheck import Problem, RegistryError
 from dispatcher.contacts.model import EojSystem, Person
-from dispatcher.contacts.registry import (
-    Problem,
-    RegistryError,
-    check_registry,
-    load_registry,
-    production_problems,
-)
+from dispatcher.contacts.registry import check_registry, load_registry, production_problems
 from tests.contacts.conftest import SHIPPED, append_line, line_of, set_line, write_lines
 
 VALID_GLN = "579000012345" + ean.calc_check_digit("579000012345")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.lifecycle import decide, open_incident
 from dispatcher.core.model import (
     Acknowledge,
@@ -23,7 +24,6 @@ from dispatcher.core.model import (
     Tick,
     Trigger,
 )
-from dispatcher.notices.context import NoticeKind
 
 T0 = datetime(2021, 12, 31, 2, 0, tzinfo=UTC)
 POLICY = Policy(update_interval=timedelta(hours=2))

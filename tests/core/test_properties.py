@@ -13,6 +13,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.lifecycle import decide, open_incident
 from dispatcher.core.model import (
     Acknowledge,
@@ -30,7 +31,6 @@ from dispatcher.core.model import (
     Status,
     Tick,
 )
-from dispatcher.notices.context import NoticeKind
 from dispatcher.signals.model import Severity, Signal, SignalKind
 from dispatcher.signals.routing import ApplyToOpen, Heartbeat, Ignore, OpenNew, route
 

@@ -14,7 +14,7 @@ from dispatcher.contacts.model import Person, Registry
 from dispatcher.core.model import Acknowledge, PostUpdate, Release, Resolve, Source
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher
-from dispatcher.metrics import read_snapshot
+from dispatcher.metrics.snapshot import read_snapshot
 from dispatcher.outbox.sender import Sender
 from tests.support.clock import FakeClock
 from tests.support.drain import drain

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dispatcher.contacts.model import EojSystem, Escalation, Municipality, Person, Vendor
-from dispatcher.notices.context import IncidentFacts, NoticeContext, NoticeKind
+from dispatcher.core.kinds import NoticeKind
+from dispatcher.notices.context import IncidentFacts, NoticeContext
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dispatcher.contacts.model import Person, Registry, Vendor
-from dispatcher.notices.context import MUNICIPAL_KINDS, NoticeKind
+from dispatcher.core.kinds import MUNICIPAL_KINDS, NoticeKind
 from dispatcher.notices.render import NoticeRenderer, variables_for
 from dispatcher.notices.sample import SAMPLE_ACK_URL, sample_context
 from tests.notices.factories import (

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatcher.contacts.model import Person, Registry
-from dispatcher.notices.context import NoticeKind
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, RenderedNotice, single_line
 from dispatcher.notices.sample import sample_context

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import pytest
 from structlog.testing import capture_logs
 
-from dispatcher.notices.context import NoticeKind
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.notices.message import as_bytes, build_message
 from dispatcher.notices.render import NoticeRenderer
 from tests.notices.factories import (

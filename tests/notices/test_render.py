@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dispatcher.contacts.model import Municipality, Registry, Vendor
-from dispatcher.notices.context import MUNICIPAL_KINDS, NoticeKind
+from dispatcher.core.kinds import MUNICIPAL_KINDS, NoticeKind
 from dispatcher.notices.render import NoticeRenderer, TemplateError, single_line
 from dispatcher.notices.sample import sample_context
 from tests.notices.factories import (
