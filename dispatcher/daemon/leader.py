@@ -69,11 +69,17 @@ class Leader:
         now, began = self._clock.now(), self._steady()
         try:
             if self.lease is not None:
+                lapsed = not self.lease.valid(began)
                 self.lease = await asyncio.to_thread(
                     partial(leadership.renew, began=began), self._engine, self.lease, now
                 )
                 if self.lease is None:
                     log.error("leadership.lost", replica=self.replica)
+                elif lapsed:
+                    # We stood aside (the loop was blocked past our own view of the lease) and
+                    # nobody took over: what fell due meanwhile was skipped, so catch up now.
+                    log.warning("leadership.resumed", replica=self.replica, epoch=self.lease.epoch)
+                    self._on_promotion()
                 return
             self.lease = await asyncio.to_thread(
                 partial(leadership.acquire, began=began), self._engine, self.replica, now

@@ -9,6 +9,7 @@ old leader can claim nothing from then on, and it stops leading at its next rene
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -32,13 +33,19 @@ class SteadyClock:
         return self.seconds
 
 
-def leader(engine: Engine, clock: FakeClock, steady: SteadyClock, replica: str) -> Leader:
+def leader(
+    engine: Engine,
+    clock: FakeClock,
+    steady: SteadyClock,
+    replica: str,
+    on_promotion: Callable[[], None] = lambda: None,
+) -> Leader:
     return Leader(
         engine,
         clock,
         replica,
         claim_grace=timedelta(seconds=60),
-        on_promotion=lambda: None,
+        on_promotion=on_promotion,
         steady_clock=steady,
     )
 
@@ -88,6 +95,29 @@ async def test_the_leader_stops_when_renewals_stop_whatever_the_wall_clock_says(
     assert lone.leading
     steady.seconds += 0.1
     assert not lone.leading
+
+
+async def test_a_leader_that_stood_aside_and_renews_catches_up_at_once(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """A blocked event loop outlasts the leader's own view of its lease: what fell due
+    meanwhile (a cadence wake-up, a claim) was skipped. When the renewal then succeeds, the
+    leader asks for the catch-up it would get on promotion; before this (a CI run, issue #16)
+    a 2-hourly update waited for the next slow tick."""
+    promotions: list[str] = []
+    steady = SteadyClock()
+    lone = leader(engine, clock, steady, "a", lambda: promotions.append("tick"))
+    await lone.step()
+    assert promotions == ["tick"]
+    steady.seconds += RENEW.total_seconds()
+    await lone.step()
+    assert promotions == ["tick"], "an ordinary renewal asks for nothing"
+
+    steady.seconds += (TTL - RENEW).total_seconds() + 0.5
+    assert not lone.leading
+    await lone.step()
+    assert lone.leading
+    assert promotions == ["tick", "tick"]
 
 
 async def test_a_takeover_still_deposes_the_old_leader(
