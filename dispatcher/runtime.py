@@ -56,7 +56,7 @@ def build(settings: Settings, engine: Engine | None = None) -> Runtime:
 
 def all_addresses(registry: Registry) -> set[str]:
     esc = registry.escalation
-    people = (*esc.oncall, *esc.fallback, *esc.drill, esc.sender, esc.reply_to)
+    people = (*esc.staff, *esc.fallback, *esc.drill, esc.sender, esc.reply_to)
     groups: tuple[Municipality | Vendor, ...] = (*registry.municipalities, *registry.vendors)
     return {e for g in groups for e in g.emails} | {p.email for p in people}
 

@@ -16,6 +16,7 @@ from dispatcher.cli.doctor import doctor
 from dispatcher.cli.errors import ExplainingGroup
 from dispatcher.cli.incident import incident_app
 from dispatcher.cli.init import init
+from dispatcher.cli.oncall import oncall_app
 from dispatcher.cli.serve import mailcatcher, serve
 from dispatcher.cli.status import status
 from dispatcher.cli.templates import templates_app
@@ -31,6 +32,7 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(templates_app, name="templates")
 app.add_typer(db_app, name="db")
+app.add_typer(oncall_app, name="oncall")
 app.command()(serve)
 app.command()(status)
 app.command()(mailcatcher)

@@ -15,6 +15,7 @@ from dispatcher.contacts.csvcheck import Problem, RegistryError
 from dispatcher.contacts.importer import Change, apply_import, plan_import
 from dispatcher.contacts.model import EojSystem, Municipality, Registry
 from dispatcher.contacts.registry import load_registry, scan_registry
+from dispatcher.contacts.rota_file import summary as rota_summary
 from dispatcher.contacts.scope import in_region
 from dispatcher.defaults import PACKAGED_DEFAULT, origin
 
@@ -53,7 +54,8 @@ def check(ctx: typer.Context) -> None:
     escalation = registry.escalation
     console.print(
         f"ok: {len(registry.municipalities)} municipalities, {len(registry.vendors)} vendors, "
-        f"{len(escalation.oncall)} on-call, {len(escalation.fallback)} fallback",
+        f"{len(escalation.staff)} on-call, {len(escalation.fallback)} fallback; "
+        f"{rota_summary(registry.rota)}",
         soft_wrap=True,
     )
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from dispatcher.cli.context import console, fail, state
 from dispatcher.config import Settings
 from dispatcher.contacts.csvcheck import RegistryError
+from dispatcher.contacts.rota import wall_clock_problem
 from dispatcher.daemon.replicas import daemon_running
 from dispatcher.notices.render import TemplateError
 from dispatcher.runtime import Runtime, build
@@ -58,12 +59,17 @@ def actor_of(given: str | None, settings: Settings) -> str:
 
 
 def parse_local_time(option: str, value: str) -> datetime:
-    """'YYYY-MM-DD HH:MM' in Copenhagen time, or ISO 8601 with an offset."""
+    """'YYYY-MM-DD HH:MM' in Copenhagen time, or ISO 8601 with an offset. A Copenhagen time
+    that does not exist or occurs twice (the night daylight-saving time begins or ends) is
+    refused: it is not one instant."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         fail(f"{option} {value!r} is not a time; write it as 'YYYY-MM-DD HH:MM' (Danish time)")
     if moment.tzinfo is None:
+        problem = wall_clock_problem(moment)
+        if problem is not None:
+            fail(f"{option} {value!r} {problem}")
         moment = moment.replace(tzinfo=COPENHAGEN)
     return moment
 

@@ -82,7 +82,7 @@ def pick_recipient(
 def pick_person(registry: Registry, email: str | None) -> Person:
     """The on-call or fallback person with address `email`; the first on-call person if none."""
     esc = registry.escalation
-    people = esc.oncall + esc.fallback
+    people = esc.staff + esc.fallback
     if email is None:
         return people[0]
     found = next((p for p in people if p.email.casefold() == email.strip().casefold()), None)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dispatcher.contacts.rota import Rota
 
 PLACEHOLDER_DOMAIN = ".example"
 
@@ -59,6 +63,17 @@ class Escalation:
     reply_to: Person
     # Who besides the on-call staff receives a drill's notices (role `drill`, optional).
     drill: tuple[Person, ...] = ()
+    # Everyone with role `oncall`. `oncall` is all of them too until `on_duty` narrows it to
+    # who is on call at an instant (`dispatcher.oncall.duty.on_duty`: the rota, overrides).
+    staff: tuple[Person, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.staff:
+            object.__setattr__(self, "staff", self.oncall)
+
+    def on_duty(self, people: tuple[Person, ...]) -> Escalation:
+        """These contacts with `people` as the on-call staff (`staff` stays everyone)."""
+        return replace(self, oncall=people, staff=self.staff)
 
     @property
     def drill_staff(self) -> tuple[Person, ...]:
@@ -72,6 +87,8 @@ class Registry:
     municipalities: tuple[Municipality, ...]
     vendors: tuple[Vendor, ...]
     escalation: Escalation
+    # The weekly on-call rotation of rota.csv; None: every on-call person at all times.
+    rota: Rota | None = None
 
     def municipality(self, code: int) -> Municipality | None:
         return next((m for m in self.municipalities if m.code == code), None)

@@ -25,6 +25,7 @@ from dispatcher.contacts.model import (
     Registry,
     Vendor,
 )
+from dispatcher.contacts.rota_file import load_rota
 
 OFFICIAL_FILE = "kommuner.csv"
 MUNICIPALITIES_FILE = "municipalities.csv"
@@ -171,10 +172,11 @@ def scan_registry(
         municipalities = check_municipalities(rows, official, check, complete=True)
     vendors = check_vendors(*read(VENDORS_FILE, VENDOR_COLUMNS))
     escalation = check_escalation(*read(ESCALATION_FILE, ESCALATION_COLUMNS))
+    rota = load_rota(directory, escalation.staff if escalation else None, problems)
     if escalation is None or errors_only(problems):
         return None, by_line(problems)
     ordered = tuple(municipalities[code] for code in sorted(municipalities))
-    return Registry(ordered, tuple(vendors), escalation), by_line(problems)
+    return Registry(ordered, tuple(vendors), escalation, rota), by_line(problems)
 
 
 def check_registry(directory: Path, *, production: bool = False) -> list[Problem]:

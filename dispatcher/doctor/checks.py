@@ -12,6 +12,7 @@ from dispatcher.config import ConfigError, Settings
 from dispatcher.contacts.csvcheck import Problem, RegistryError
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
 from dispatcher.contacts.registry import load_registry, scan_registry
+from dispatcher.contacts.rota_file import summary as rota_summary
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.doctor.result import CheckResult, failed, not_checked, passed, warned
 from dispatcher.notices.context import NoticeContext
@@ -84,7 +85,8 @@ def contacts(settings: Settings, source: str) -> tuple[Registry | None, CheckRes
         "contacts",
         f"{directory} ({source}): {len(registry.municipalities)} municipalities, "
         f"{len(registry.vendors)} "
-        f"vendors, {len(esc.oncall)} on-call, {len(esc.fallback)} fallback",
+        f"vendors, {len(esc.staff)} on-call, {len(esc.fallback)} fallback; "
+        f"{rota_summary(registry.rota)}",
     )
 
 
@@ -213,7 +215,7 @@ def _notices(
 
 def _people(registry: Registry) -> tuple[Person, ...]:
     esc = registry.escalation
-    return tuple({p.email: p for p in (*esc.oncall, *esc.fallback, *esc.drill)}.values())
+    return tuple({p.email: p for p in (*esc.staff, *esc.fallback, *esc.drill)}.values())
 
 
 def _name(recipient: Municipality | Vendor | Person) -> str:

@@ -254,6 +254,6 @@ def owner_person(contacts: Escalation, owner: str | None) -> Person | None:
     with); someone not in the registry is shown by the address alone."""
     if owner is None or not owner.strip():
         return None
-    known = contacts.oncall + contacts.fallback + (contacts.reply_to,)
+    known = contacts.staff + contacts.fallback + (contacts.reply_to,)
     found = next((p for p in known if _same_address(p.email, owner)), None)
     return found or Person(owner.strip(), owner.strip())

@@ -22,6 +22,7 @@ from dispatcher.notices.info import describe
 from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
 from dispatcher.notices.timefmt import COPENHAGEN
+from dispatcher.oncall.duty import on_duty
 from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow
 
 HEARTBEAT_THREAD = "sds-heartbeat"
@@ -66,7 +67,8 @@ def addressees(
     notify: Notify, registry: Registry, incident: Incident | None = None
 ) -> list[Addressee]:
     """Who gets `notify`: the affected municipalities (each its own message, the vendors
-    concerned in Cc) and one copy per vendor concerned, or the people of the audience. A drill
+    concerned in Cc) and one copy per vendor concerned, or the people of the audience (the
+    on-call staff of `registry`: `oncall.duty.on_duty` makes them who is on call). A drill
     goes to the drill staff alone unless it was opened to reach the municipalities too."""
     if incident is not None and incident.drill and not incident.drill_municipalities:
         return _persons(registry.escalation.drill_staff, notify.exclude)
@@ -164,7 +166,9 @@ def enqueue_notice(
     ack_url: Callable[[str], str] | None = None,
 ) -> Enqueued:
     """Queue the notice; `row`/`incident` are None for notices about no incident (heartbeat).
-    `ack_url(person_email)` gives the acknowledgement link that goes into each page."""
+    `ack_url(person_email)` gives the acknowledgement link that goes into each page. The
+    on-call staff it goes to (and names) are those on call `now`, by the rota and overrides."""
+    registry = on_duty(session, registry, now)
     incident_id = row.id if row is not None else None
     notice = NoticeRow(
         incident_id=incident_id,

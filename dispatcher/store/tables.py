@@ -195,3 +195,22 @@ class LeaderLeaseRow(SQLModel, table=True):
     holder: str | None = Field(default=None, max_length=36)
     epoch: int = 0
     expires_at: datetime | None = _time(nullable=True)
+
+
+class OncallOverrideRow(SQLModel, table=True):
+    """A change to the on-call rota for a while (`dispatcher oncall override`): `person` is on
+    call from `starts_at` until `ends_at`, in `replaces`' place if given. A removed override
+    keeps its row, with who removed it and when."""
+
+    __tablename__ = "oncall_override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person: str = Field(max_length=320)
+    replaces: str | None = Field(default=None, max_length=320)
+    starts_at: datetime = _time()
+    ends_at: datetime = _time(index=True)  # ix_oncall_override_ends_at
+    reason: str = _text()
+    created_at: datetime = _time()
+    created_by: str = Field(max_length=320)
+    removed_at: datetime | None = _time(nullable=True)
+    removed_by: str | None = Field(default=None, max_length=320)

@@ -67,7 +67,10 @@ def test_check_clean_registry(run: Invoke, contacts_dir: Path) -> None:
     result = run("check")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 98 municipalities, 3 vendors, 2 on-call, 1 fallback\n"
+    assert result.stdout == (
+        "ok: 98 municipalities, 3 vendors, 2 on-call, 1 fallback; "
+        "no rota (every on-call person at all times)\n"
+    )
 
 
 def test_check_reports_errors_with_file_and_line(run: Invoke, contacts_dir: Path) -> None:
