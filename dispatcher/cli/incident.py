@@ -28,6 +28,7 @@ from dispatcher.core.model import (
 )
 from dispatcher.incidents import queries, service
 from dispatcher.notices.render import TemplateError, standard_guidance
+from dispatcher.oncall.duty import on_duty_now
 
 incident_app = typer.Typer(help="Trigger, acknowledge, update, resolve and inspect incidents.")
 
@@ -139,7 +140,7 @@ def trigger(
         f"Opened {what} [bold]#{number}[/]: {escape(decision.incident.summary)}",
         highlight=False,
     )
-    show_decision(decision, runtime.registry)
+    show_decision(decision, on_duty_now(runtime.engine, runtime.registry, now))
     if hold and not decision.notices:
         console.print(
             f"The initial notice is held: the municipalities are told only when you run "
@@ -190,7 +191,7 @@ def _apply(
         text = str(exc)
         fail(text if f"#{number}" in text else f"incident #{number}: {text}")
     console.print(describe_action(number, event, decision), highlight=False)
-    show_decision(decision, runtime.registry)
+    show_decision(decision, on_duty_now(runtime.engine, runtime.registry, now))
     report_daemon(runtime.engine, now, queued=bool(decision.notices))
 
 

@@ -56,6 +56,7 @@ def describe_action(number: int, event: Event, decision: Decision) -> str:
 
 
 def show_decision(decision: Decision, registry: Registry) -> None:
+    """What `decision` queued; `registry` with the on-call staff of the moment (`on_duty`)."""
     for notice in decision.notices:
         to = recipients(addressees(notice, registry, decision.incident))
         console.print(f"Queued the {notice.kind} notice for {escape(to)}.", highlight=False)

@@ -18,6 +18,7 @@ from dispatcher.cli.runtime import open_runtime
 from dispatcher.clock import SystemClock
 from dispatcher.daemon.replicas import STALE_AFTER
 from dispatcher.daemon.supervise import TaskHealth, TaskState, loads
+from dispatcher.oncall.duty import on_duty_now
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import (
     LEADER_LEASE,
@@ -72,6 +73,9 @@ def status(ctx: typer.Context) -> None:
     counts = ", ".join(f"{deliveries[s]} {s}" for s in DeliveryStatus)
     waited = f"; oldest pending {(now - oldest).total_seconds():.0f} s" if oldest else ""
     console.print(f"Deliveries: {counts}{waited}.", highlight=False)
+    on_call = on_duty_now(runtime.engine, runtime.registry, now).escalation.oncall
+    names = ", ".join(person.name for person in on_call)
+    console.print(f"On call: {escape(names)} (`dispatcher oncall now` says why).", highlight=False)
     for incident in open_incidents:
         console.print(
             f"Open {'drill' if incident.drill else 'incident'} #{incident.id} "
