@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dispatcher.cli.context import console, fail, state
+from dispatcher.cli.incident import As
 from dispatcher.cli.render import local
 from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time
 from dispatcher.clock import SystemClock
@@ -24,10 +25,6 @@ oncall_app = typer.Typer(
     no_args_is_help=True,
 )
 
-As = Annotated[
-    str | None,
-    typer.Option("--as", help="Who is acting (e-mail). Default: DISPATCHER_ACTOR or login@host."),
-]
 LOOKAHEAD = 8 * WEEK  # how far `now` looks for the next change
 
 
@@ -50,7 +47,7 @@ def now_(
         console.print(f"  {_person(person)}", highlight=False)
     if len(found) > 1:
         console.print(
-            f"From {local(found[1].starts_at)}: {_names(found[1].duty.people)} "
+            f"From {local(found[1].starts_at)}: {escape(_names(found[1].duty.people))} "
             f"({_why(runtime.registry, found[1].duty)}).",
             highlight=False,
         )
@@ -96,7 +93,7 @@ def _show_rota(registry: Registry, now: datetime) -> None:
     if rota is None:
         console.print(
             "No rota (no rota.csv in the contacts folder): every on-call person of "
-            f"escalation.csv is on call at all times: {_names(registry.escalation.staff)}.",
+            f"escalation.csv is on call at all times: {escape(_names(registry.escalation.staff))}.",
             highlight=False,
         )
         return

@@ -20,6 +20,7 @@ from dispatcher.incidents.queries import incident_detail
 from dispatcher.notices.context import NoticeContext
 from dispatcher.notices.render import NoticeRenderer, TemplateError, standard_guidance
 from dispatcher.notices.sample import sample_context
+from dispatcher.oncall.duty import on_duty_now
 from dispatcher.outbox.enqueue import notice_context
 from dispatcher.runtime import Runtime
 
@@ -120,7 +121,7 @@ def stored_context(
         sequence=sum(n.notice.kind in MUNICIPAL_KINDS for n in detail.notices) + 1,
         now=now,
         recipient=recipient,
-        registry=runtime.registry,
+        registry=on_duty_now(runtime.engine, runtime.registry, now),
     )
 
 

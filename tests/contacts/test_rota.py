@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dispatcher.contacts.model import Person
 from dispatcher.contacts.rota import (
+    COPENHAGEN,
     Override,
     Rota,
     handover_problem,
@@ -287,3 +290,39 @@ class TestWallClock:
 
     def test_a_monday_handover_is_fine(self) -> None:
         assert handover_problem(datetime(2026, 1, 5, 8, 0)) is None
+
+
+class TestProperties:
+    """For any week and any set of overrides: the handover is at the same local time, and
+    somebody is on call."""
+
+    @given(st.integers(min_value=-2000, max_value=2000))
+    def test_every_handover_is_monday_0800_local(self, number: int) -> None:
+        local = ROTA.handover(number).astimezone(COPENHAGEN)
+        assert (local.weekday(), local.hour, local.minute) == (0, 8, 0)
+        assert ROTA.week_number(ROTA.handover(number)) == number
+        assert ROTA.week_number(ROTA.handover(number) - timedelta(microseconds=1)) == number - 1
+
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from([K, I, S, M]),
+                st.sampled_from([None, K, I, S, M]),
+                st.integers(min_value=0, max_value=400),
+                st.integers(min_value=1, max_value=400),
+            ),
+            max_size=6,
+        ),
+        st.integers(min_value=0, max_value=800),
+    )
+    def test_somebody_is_always_on_call(
+        self, made: list[tuple[Person, Person | None, int, int]], hour: int
+    ) -> None:
+        start = utc("2026-03-20 00:00")
+        overrides = [
+            Override(n, person, start + begin * HOUR, start + (begin + length) * HOUR, replaces)
+            for n, (person, replaces, begin, length) in enumerate(made)
+        ]
+        people = on_call(ROTA, overrides, start + hour * HOUR)
+        assert people
+        assert len({p.email for p in people}) == len(people)
