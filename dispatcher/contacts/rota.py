@@ -7,7 +7,7 @@ daylight-saving change is an hour shorter or longer than seven days."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -47,9 +47,6 @@ class Rota:
     def handover(self, number: int) -> datetime:
         """When week `number` starts, in UTC."""
         return (self.first + number * WEEK).replace(tzinfo=COPENHAGEN).astimezone(UTC)
-
-    def scheduled(self, at: datetime) -> tuple[Person, ...]:
-        return self.weeks[self.week(self.week_number(at))]
 
 
 @dataclass(frozen=True)
@@ -92,17 +89,13 @@ class _Place:
     holder: Person
 
 
-@dataclass
-class _Places:
-    places: list[_Place] = field(default_factory=list)
-
-    def find(self, person: Person) -> _Place | None:
-        """The place `person` holds, else the place the schedule gave `person` (which a
-        newer override then takes over from an older one)."""
-        held = next((p for p in self.places if _same(p.holder, person)), None)
-        if held is not None:
-            return held
-        return next((p for p in self.places if p.scheduled and _same(p.scheduled, person)), None)
+def _place_of(places: list[_Place], person: Person) -> _Place | None:
+    """The place `person` holds, else the place the schedule gave `person` (which a newer
+    override then takes over from an older one)."""
+    held = next((p for p in places if _same(p.holder, person)), None)
+    if held is not None:
+        return held
+    return next((p for p in places if p.scheduled and _same(p.scheduled, person)), None)
 
 
 def duty(rota: Rota, overrides: Sequence[Override], at: datetime) -> Duty:
@@ -110,18 +103,18 @@ def duty(rota: Rota, overrides: Sequence[Override], at: datetime) -> Duty:
     order they were made. An override that replaces someone who is not on call at `at` has
     no effect then; everyone is named once."""
     number = rota.week_number(at)
-    places = _Places([_Place(person, person) for person in rota.weeks[rota.week(number)]])
+    places = [_Place(person, person) for person in rota.weeks[rota.week(number)]]
     applied: list[int] = []
     for override in sorted((o for o in overrides if o.active(at)), key=lambda o: o.number):
         if override.replaces is None:
-            places.places.append(_Place(None, override.person))
+            places.append(_Place(None, override.person))
             applied.append(override.number)
             continue
-        place = places.find(override.replaces)
+        place = _place_of(places, override.replaces)
         if place is not None:
             place.holder = override.person
             applied.append(override.number)
-    people = {p.holder.email.casefold(): p.holder for p in places.places}
+    people = {p.holder.email.casefold(): p.holder for p in places}
     return Duty(tuple(people.values()), rota.week(number), tuple(applied))
 
 
