@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
 
 from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.incident import As
@@ -76,14 +77,17 @@ def show(
         _show_rota(runtime.registry, now)
         return
     begin = parse_local_time("--from", start) if start else now
-    found = shifts_between(runtime.engine, runtime.registry, begin, begin + weeks * WEEK)
+    _show_shifts(runtime.engine, runtime.registry, begin, begin + weeks * WEEK)
+
+
+def _show_shifts(engine: Engine, registry: Registry, start: datetime, end: datetime) -> None:
     table = Table("from", "until", "on call", "why", title="On call")
-    for shift in found:
+    for shift in shifts_between(engine, registry, start, end):
         table.add_row(
             local(shift.starts_at),
             local(shift.ends_at),
             escape(_names(shift.duty.people)),
-            escape(_why(runtime.registry, shift.duty)),
+            escape(_why(registry, shift.duty)),
         )
     console.print(table)
 
@@ -148,6 +152,7 @@ def override(
     console.print(
         f"Override #{row.id}: {escape(_describe(runtime.registry, row))}.", highlight=False
     )
+    _show_shifts(runtime.engine, runtime.registry, row.starts_at, row.ends_at)
 
 
 @oncall_app.command("overrides")

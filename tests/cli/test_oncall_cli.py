@@ -113,10 +113,15 @@ class TestOverrides:
             "oncall", "override", "mel@medcom.dk", "--replaces", "ibs@medcom.dk",
             "--from", "2031-03-30 12:00", "--to", "2031-04-01 12:00", "--reason", "ferie",
         )  # fmt: skip
-        assert out.strip() == (
+        assert out.splitlines()[0] == (
             "Override #1: Mette Løkke is on call in place of Iben Søgaard from "
             "2031-03-30 12:00 CEST until 2031-04-01 12:00 CEST."
         )
+        # What it does: Mette for Iben on both sides of the handover (Iben is in both weeks).
+        assert [row[2:] for row in table_rows(out)] == [
+            ["Karina Hasager Hedevang, Mette Løkke", "rota week 1 of 2, override #1"],
+            ["Søren Ærø, Mette Løkke", "rota week 2 of 2, override #1"],
+        ]
         week = rota_cli.ok("oncall", "show", "--week", "--from", "2031-03-30 00:00")
         karina = "Karina Hasager Hedevang"
         assert [row[:3] for row in table_rows(week)] == [
