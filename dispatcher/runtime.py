@@ -13,6 +13,7 @@ from dispatcher.contacts.registry import load_registry
 from dispatcher.core.model import Policy
 from dispatcher.incidents.service import Dispatch
 from dispatcher.notices.render import NoticeRenderer, standard_guidance
+from dispatcher.paging.checks import sms_problems
 from dispatcher.store.db import make_engine
 
 
@@ -63,7 +64,8 @@ def all_addresses(registry: Registry) -> set[str]:
 
 def refusals(settings: Settings, registry: Registry) -> list[str]:
     """Reasons the daemon must not start with this configuration."""
-    return settings_refusals(settings) + placeholder_refusals(settings, registry)
+    refused = settings_refusals(settings) + placeholder_refusals(settings, registry)
+    return refused + sms_problems(settings, registry)
 
 
 def placeholder_refusals(settings: Settings, registry: Registry) -> list[str]:

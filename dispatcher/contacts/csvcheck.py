@@ -110,8 +110,11 @@ class FileCheck:
         return tuple(found.values())
 
 
-def read_rows(path: Path, columns: Sequence[str], check: FileCheck) -> list[Row]:
-    """The data rows of a CSV file whose header must be exactly `columns`."""
+def read_rows(
+    path: Path, columns: Sequence[str], check: FileCheck, optional: Sequence[str] = ()
+) -> list[Row]:
+    """The data rows of a CSV file whose header must be exactly `columns`, or `columns` then
+    `optional` (a file without the optional columns reads them as empty)."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
@@ -119,20 +122,26 @@ def read_rows(path: Path, columns: Sequence[str], check: FileCheck) -> list[Row]
     except UnicodeDecodeError as exc:
         check.error(None, f"not UTF-8 (byte {exc.start}: {exc.reason})")
     else:
-        return parse_rows(text, columns, check)
+        return parse_rows(text, columns, check, optional)
     return []
 
 
-def parse_rows(text: str, columns: Sequence[str], check: FileCheck) -> list[Row]:
+def parse_rows(
+    text: str, columns: Sequence[str], check: FileCheck, optional: Sequence[str] = ()
+) -> list[Row]:
     """Rows of CSV `text`, fields stripped; blank lines are skipped, broken rows reported."""
     reader = csv.reader(io.StringIO(text, newline=""))
+    full = [*columns, *optional]
     expected = ",".join(columns)
     rows: list[Row] = []
     try:
         header = [name.strip() for name in next(reader, [])]
-        if header != list(columns):
-            check.error(1, f"header is {','.join(header)!r}; expected {expected!r}")
+        if header not in (list(columns), full):
+            also = f" or {','.join(full)!r}" if optional else ""
+            check.error(1, f"header is {','.join(header)!r}; expected {expected!r}{also}")
             return []
+        missing = {name: "" for name in full[len(header) :]}
+        columns, expected = header, ",".join(header)
         start = reader.line_num + 1
         for fields in reader:
             line, start = start, reader.line_num + 1
@@ -141,7 +150,8 @@ def parse_rows(text: str, columns: Sequence[str], check: FileCheck) -> list[Row]
             if len(fields) != len(columns):
                 check.error(line, f"{len(fields)} fields; expected {len(columns)} ({expected})")
                 continue
-            rows.append(Row(line, {c: v.strip() for c, v in zip(columns, fields, strict=True)}))
+            values = {c: v.strip() for c, v in zip(columns, fields, strict=True)}
+            rows.append(Row(line, values | missing))
     except csv.Error as exc:
         check.error(reader.line_num, f"broken CSV: {exc}")
     return rows

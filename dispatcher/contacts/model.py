@@ -22,10 +22,22 @@ class EojSystem(StrEnum):
     UNKNOWN = "unknown"
 
 
+class Channel(StrEnum):
+    """How a person is paged; a person lists theirs in order in escalation.csv."""
+
+    SMS = "sms"
+    EMAIL = "email"
+
+
 @dataclass(frozen=True)
 class Person:
     name: str
     email: str
+    phone: str | None = None  # E.164, e.g. +4534412345
+    channels: tuple[Channel, ...] = (Channel.EMAIL,)
+
+    def pages_by(self, channel: Channel) -> bool:
+        return channel in self.channels and (channel is not Channel.SMS or bool(self.phone))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from dispatcher.contacts import channels
 from dispatcher.contacts.csvcheck import (
     FileCheck,
     Problem,
@@ -36,6 +37,7 @@ OFFICIAL_COLUMNS = ("code", "name", "region_code", "region_name")
 MUNICIPALITY_COLUMNS = ("code", "name", "eoj_system", "sor_gln", "emails")
 VENDOR_COLUMNS = ("key", "name", "system", "emails")
 ESCALATION_COLUMNS = ("role", "name", "email")
+ESCALATION_PAGING = ("phone", "channels")  # optional
 ROLES = ("oncall", "fallback", "sender", "reply_to", "drill")
 VENDOR_KEY = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -137,8 +139,11 @@ def check_escalation(rows: Sequence[Row], check: FileCheck) -> Escalation | None
         if not name:
             check.error(row.line, f"empty name for {role}")
         email = check.address(row.line, row.values["email"])
+        who = name or f"the {role} on this line"
+        number = channels.phone(check, row.line, who, row.values["phone"])
+        paging = channels.channels(check, row.line, who, row.values["channels"], number)
         if name and email is not None:
-            people[role].append(Person(name, email))
+            people[role].append(Person(name, email, number, paging))
     for role in ("oncall", "fallback"):
         if not lines[role]:
             check.error(None, f"no {role} row; at least one is required")
@@ -161,9 +166,11 @@ def scan_registry(
     """Every problem of the registry in `directory`, and the registry unless one is an error."""
     problems: list[Problem] = []
 
-    def read(name: str, columns: Sequence[str]) -> tuple[list[Row], FileCheck]:
+    def read(
+        name: str, columns: Sequence[str], optional: Sequence[str] = ()
+    ) -> tuple[list[Row], FileCheck]:
         check = FileCheck(name, problems, production)
-        return read_rows(directory / name, columns, check), check
+        return read_rows(directory / name, columns, check, optional), check
 
     official = load_official(directory, problems)
     municipalities: dict[int, Municipality] = {}
@@ -171,7 +178,7 @@ def scan_registry(
         rows, check = read(MUNICIPALITIES_FILE, MUNICIPALITY_COLUMNS)
         municipalities = check_municipalities(rows, official, check, complete=True)
     vendors = check_vendors(*read(VENDORS_FILE, VENDOR_COLUMNS))
-    escalation = check_escalation(*read(ESCALATION_FILE, ESCALATION_COLUMNS))
+    escalation = check_escalation(*read(ESCALATION_FILE, ESCALATION_COLUMNS, ESCALATION_PAGING))
     rota = load_rota(directory, escalation.staff if escalation else None, problems)
     if escalation is None or errors_only(problems):
         return None, by_line(problems)

@@ -20,6 +20,7 @@ from dispatcher.core.model import (
     Acknowledge,
     Audience,
     Cancel,
+    ChannelsExhausted,
     Confirm,
     Decision,
     Effect,
@@ -27,6 +28,7 @@ from dispatcher.core.model import (
     Incident,
     Info,
     Notify,
+    PageFailed,
     Policy,
     PostUpdate,
     Record,
@@ -41,6 +43,7 @@ from dispatcher.core.model import (
     Tick,
     Trigger,
 )
+from dispatcher.core.paging import channels_exhausted, page_failed
 from dispatcher.core.text import clean_text, local_time
 
 SEVERITIES = ("down", "degraded")
@@ -125,6 +128,10 @@ def decide(incident: Incident, event: Event, now: datetime, policy: Policy) -> D
             )
         case SignalResolved():
             return _signal_resolved(incident, event, now, policy)
+        case ChannelsExhausted():
+            return channels_exhausted(incident, event, now, policy)
+        case PageFailed():
+            return page_failed(incident, event)
 
 
 def _severity(value: str) -> str:
@@ -146,6 +153,9 @@ def _acknowledge(incident: Incident, event: Acknowledge, now: datetime, policy: 
     effects: list[Effect] = [Record("acknowledged", event.actor, f"owner: {event.actor}")]
     if paged is not None:
         effects.append(Notify(NoticeKind.OWNER, audience=paged, exclude=event.actor))
+        if event.by_reply:
+            receipt = Notify(NoticeKind.OWNER, audience=paged, only=event.actor, sms_only=True)
+            effects.append(receipt)
     decision = Decision(owned, tuple(effects))
     if incident.release is Release.AFTER_ACK and not incident.municipalities_informed:
         return decision + inform(owned, now, policy)

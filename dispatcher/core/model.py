@@ -51,6 +51,7 @@ class Info(StrEnum):
     SDS_RESOLVED_CONFIRM = "sds_resolved_confirm"
     HEARTBEAT_LOST = "heartbeat_lost"
     HEARTBEAT_BACK = "heartbeat_back"
+    PAGE_FAILED = "page_failed"
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class Trigger:
 @dataclass(frozen=True)
 class Acknowledge:
     actor: str
+    by_reply: bool = False  # by SMS reply: the actor gets a receipt by SMS
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,27 @@ class SignalResolved:
     actor: str = SDS_ACTOR
 
 
+@dataclass(frozen=True)
+class ChannelsExhausted:
+    """Every channel of a page to `person` has failed: nobody may have been woken."""
+
+    person: str
+    actor: str = SYSTEM_ACTOR
+
+
+@dataclass(frozen=True)
+class PageFailed:
+    """A page to `person` by SMS failed for good (`reason`)."""
+
+    person: str
+    reason: str
+    actor: str = SYSTEM_ACTOR
+
+
 Event = (
     Acknowledge
+    | ChannelsExhausted
+    | PageFailed
     | Confirm
     | PostUpdate
     | Resolve
@@ -216,13 +237,16 @@ Event = (
 
 @dataclass(frozen=True)
 class Notify:
-    """Send a notice of `kind` to `audience`; `exclude` leaves one person out."""
+    """Send a notice of `kind` to `audience`; `exclude` leaves one person out, `only` leaves
+    all but one out; `sms_only` sends it by SMS alone."""
 
     kind: NoticeKind
     message: str | None = None
     audience: Audience = Audience.MUNICIPALITIES
     exclude: str | None = None
     info: Info | None = None
+    only: str | None = None
+    sms_only: bool = False
 
 
 @dataclass(frozen=True)

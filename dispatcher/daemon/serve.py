@@ -30,6 +30,8 @@ from dispatcher.http.app import create_app
 from dispatcher.incidents import service
 from dispatcher.outbox.queue import Fence
 from dispatcher.outbox.sender import Sender
+from dispatcher.paging import failures, provider
+from dispatcher.paging.sender import SmsSender
 from dispatcher.runtime import Runtime
 from dispatcher.signals import heartbeat
 from dispatcher.store import migrate
@@ -52,6 +54,12 @@ class Daemon:
         self.supervisor = Supervisor(clock, self.stop, backoff)
         self.leader: Leader | None = None
         self.sender = Sender(runtime.engine, runtime.settings, clock, leader=self._fence)
+        gateway = provider.gateway(runtime.settings)
+        self.sms_sender = (
+            SmsSender(runtime.dispatch, runtime.settings, clock, gateway, leader=self._fence)
+            if gateway is not None
+            else None
+        )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._tick_wanted = asyncio.Event()
         settings = runtime.settings
@@ -80,7 +88,12 @@ class Daemon:
 
     def _promoted(self) -> None:
         self._tick_wanted.set()
+        self._wake_senders()
+
+    def _wake_senders(self) -> None:
         self.sender.wake.set()
+        if self.sms_sender is not None:
+            self.sms_sender.wake.set()
 
     def _sender_alive(self) -> bool:
         return self.supervisor.running("sender")
@@ -96,9 +109,11 @@ class Daemon:
         window = self.runtime.settings.heartbeat_window
         if await asyncio.to_thread(heartbeat.check, dispatch, now, window):
             sent.append(0)
+        if await asyncio.to_thread(failures.exhausted, dispatch, now):
+            sent.append(0)
         if sent:
             log.info("tick.notices_enqueued", incidents=[i for i in sent if i])
-            self.sender.wake.set()
+            self._wake_senders()
         due = await asyncio.to_thread(service.next_due, self.runtime.engine)
         if due is not None:
             # However late the loop gets to it (a loaded machine): APScheduler's default
@@ -180,6 +195,9 @@ class Daemon:
             "cadence": self._cadence,
             "leadership": lambda: leader.run(self.stop),
         }
+        if self.sms_sender is not None:
+            sms_sender = self.sms_sender
+            supervised["sms"] = lambda: sms_sender.run(self.stop)
         tasks: set[asyncio.Task[object]] = {
             *(
                 asyncio.create_task(self.supervisor.run(name, work), name=name)

@@ -29,6 +29,11 @@ _TEXTS: dict[Info, tuple[str, str]] = {
         "Signal fra SDS igen",
         "Dispatcheren får igen livstegn fra SDS' overvågning. Nedbrud meldes automatisk igen.",
     ),
+    Info.PAGE_FAILED: (
+        "En SMS-opkaldelse nåede ikke frem",
+        "En SMS-opkaldelse om FMK-nedbrud #{number} til en anden vagthavende kunne ikke "
+        "sendes. Kvittér selv, hvis du kan tage hændelsen:\ndispatcher incident ack {number}",
+    ),
 }
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
+from dispatcher.contacts.model import Channel, Municipality, Person, Registry, Vendor
 from dispatcher.contacts.scope import affected, vendors_for
 from dispatcher.core.kinds import MUNICIPAL_KINDS, NoticeKind
 from dispatcher.core.model import Audience, Incident, Notify
@@ -23,6 +23,7 @@ from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
 from dispatcher.notices.timefmt import COPENHAGEN
 from dispatcher.oncall.duty import on_duty
+from dispatcher.paging import outbox as paging
 from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow
 
 HEARTBEAT_THREAD = "sds-heartbeat"
@@ -71,7 +72,7 @@ def addressees(
     on-call staff of `registry`: `oncall.duty.on_duty` makes them who is on call). A drill
     goes to the drill staff alone unless it was opened to reach the municipalities too."""
     if incident is not None and incident.drill and not incident.drill_municipalities:
-        return _persons(registry.escalation.drill_staff, notify.exclude)
+        return _persons(registry.escalation.drill_staff, notify)
     codes = incident.scope if incident is not None else ()
     concerned = vendors_for(registry, codes)
     vendors = [Addressee(v, _people(v)) for v in concerned]
@@ -85,12 +86,14 @@ def addressees(
             people = registry.escalation.oncall
         case Audience.ESCALATION:
             people = (*registry.escalation.oncall, *registry.escalation.fallback)
-    return _persons(people, notify.exclude)
+    return _persons(people, notify)
 
 
-def _persons(people: tuple[Person, ...], exclude: str | None) -> list[Addressee]:
-    excluded = (exclude or "").lower()
+def _persons(people: tuple[Person, ...], notify: Notify) -> list[Addressee]:
+    excluded = (notify.exclude or "").lower()
     unique = {p.email.lower(): p for p in people if p.email.lower() != excluded}
+    if notify.only is not None:
+        unique = {k: p for k, p in unique.items() if k == notify.only.lower()}
     return [Addressee(p, (p,)) for p in unique.values()]
 
 
@@ -197,6 +200,10 @@ def enqueue_notice(
         if notify.kind is NoticeKind.PAGE and ack_url is not None:
             assert isinstance(to.recipient, Person)
             link = ack_url(to.recipient.email)
+        if isinstance(to.recipient, Person) and paging.wanted(notify, to.recipient):
+            paging.queue_sms(session, notice, to, incident, link, now, registry)
+        if notify.sms_only:
+            continue
         context = notice_context(
             number=incident_id,
             incident=incident,
@@ -230,13 +237,17 @@ def enqueue_notice(
         )
         session.add(message)
         session.flush()
+        paged = to.recipient if isinstance(to.recipient, Person) else None
         for person in to.to:
+            if paged is not None and not paged.pages_by(Channel.EMAIL):
+                continue
             session.add(
                 DeliveryRow(
                     message_id=_id(message.id),
                     recipient=person.email,
                     enqueued_at=now,
                     next_attempt_at=now,
+                    person=paged.email if paged is not None else None,
                 )
             )
     return Enqueued(notice, tuple(queued))

@@ -62,10 +62,17 @@ class Fence:
 
 
 def claim_due(
-    engine: Engine, *, now: datetime, limit: int, lease: timedelta, fence: Fence | None = None
+    engine: Engine,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    fence: Fence | None = None,
+    channel: str = "email",
 ) -> list[Claim]:
-    """Claim up to `limit` due deliveries, oldest first. Rows another process holds are skipped;
-    with a `fence`, nothing is claimed unless that lease still holds in the same transaction."""
+    """Claim up to `limit` due deliveries of `channel`, oldest first. Rows another process holds
+    are skipped; with a `fence`, nothing is claimed unless that lease still holds in the same
+    transaction."""
     token = str(uuid.uuid4())
     with transaction(engine) as session:
         if fence is not None and not _holds(session, fence):
@@ -73,7 +80,7 @@ def claim_due(
         ids = list(
             session.scalars(
                 select(col(DeliveryRow.id))
-                .where(_due(now))
+                .where(_due(now), col(DeliveryRow.channel) == channel)
                 .order_by(col(DeliveryRow.id))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -190,17 +197,18 @@ def release(engine: Engine, claims: list[Claim]) -> int:
     return released
 
 
-def next_due_at(engine: Engine) -> datetime | None:
-    """When the earliest waiting delivery falls due (a claim's expiry included)."""
+def next_due_at(engine: Engine, channel: str = "email") -> datetime | None:
+    """When the earliest waiting delivery of `channel` falls due (a claim's expiry included)."""
+    same = col(DeliveryRow.channel) == channel
     with transaction(engine) as session:
         pending = session.scalar(
             select(func.min(col(DeliveryRow.next_attempt_at))).where(
-                col(DeliveryRow.status) == DeliveryStatus.PENDING
+                col(DeliveryRow.status) == DeliveryStatus.PENDING, same
             )
         )
         expiring = session.scalar(
             select(func.min(col(DeliveryRow.claimed_until))).where(
-                col(DeliveryRow.status) == DeliveryStatus.SENDING
+                col(DeliveryRow.status) == DeliveryStatus.SENDING, same
             )
         )
     times = [t for t in (pending, expiring) if t is not None]
