@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from dispatcher.defaults import packaged
+from dispatcher.paging.settings import SmsSettings
 
 ENV_PREFIX = "DISPATCHER_"
 DEVELOPMENT_LINK_SECRET = "development-only-link-secret"  # noqa: S105  (refused in production)
@@ -63,7 +64,9 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says which setting and why."""
 
 
-class Settings(BaseSettings):
+class Settings(SmsSettings):
+    """Every setting; the SMS gateway's are in `SmsSettings`."""
+
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     env: Literal["development", "production"] = Field(
@@ -190,33 +193,6 @@ class Settings(BaseSettings):
     )
     heartbeat_window: Duration = Field(
         timedelta(minutes=10), description="Page when no SDS heartbeat has come for this long."
-    )
-    sms_provider: Literal["gatewayapi"] = Field(
-        "gatewayapi", description="Whose API the SMS gateway speaks (see docs/paging.md)."
-    )
-    sms_gateway_url: str | None = Field(
-        None,
-        description="Base URL of the SMS gateway, e.g. `https://gatewayapi.com`; unset, no SMS "
-        "is sent (and `serve` refuses a registry that pages someone by SMS).",
-    )
-    sms_token: SecretStr | None = Field(None, description="The gateway's API token (never logged).")
-    sms_webhook_secret: SecretStr | None = Field(
-        None,
-        description="The authentication token set on the gateway's webhooks: it signs every "
-        "delivery report and inbound SMS (`X-Gwapi-Signature`); without it both answer 503.",
-    )
-    sms_sender: str = Field(
-        "MedCom",
-        pattern=r"^([A-Za-z0-9 ]{1,11}|\+?[0-9]{1,15})$",
-        description="Sender shown on the phone: up to 11 letters and digits, or a number.",
-    )
-    sms_class: str = Field("standard", description="The gateway's message class for pages.")
-    sms_priority: Literal["BULK", "NORMAL", "URGENT", "VERY_URGENT"] = Field(
-        "NORMAL", description="The gateway's priority for pages (URGENT may need another class)."
-    )
-    sms_timeout: float = Field(10.0, gt=0, description="Seconds for each request to the gateway.")
-    sms_max_body: int = Field(
-        16384, ge=1024, description="Largest body of a gateway callback, in bytes."
     )
 
     @field_validator("database_url")

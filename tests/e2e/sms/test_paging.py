@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
-from dispatcher.contacts.model import Registry
 from dispatcher.incidents.queries import incident_detail
 from dispatcher.mailcatcher import CatcherHandler
 from dispatcher.paging.fake_gateway import FakeGateway, SentSms
@@ -24,7 +21,7 @@ from dispatcher.store.tables import DeliveryRow, DeliveryStatus
 from tests.e2e.conftest import Running
 from tests.e2e.test_escalation_chain import kinds_to
 from tests.support.mail import ScriptedHandler
-from tests.support.sms import PHONES, SMS_SECRET, SMS_TOKEN, UNKNOWN_PHONE, with_phones
+from tests.support.sms import PHONES, UNKNOWN_PHONE
 
 KHS, IBS, PRK = "khs@medcom.dk", "ibs@medcom.dk", "prk@kl.dk"
 OUTAGE = {
@@ -32,26 +29,6 @@ OUTAGE = {
     "summary": "FMK svarer ikke – opslag fejler på Sjælland og Fyn",
     "details": "Alle opslag fejler.",
 }
-
-
-@pytest.fixture
-def registry(registry: Registry) -> Registry:
-    return with_phones(registry)
-
-
-@pytest.fixture
-def gateway() -> Iterator[FakeGateway]:
-    with FakeGateway(token=SMS_TOKEN, webhook_secret=SMS_SECRET) as fake:
-        yield fake
-
-
-@pytest.fixture
-def daemon_settings(gateway: FakeGateway) -> dict[str, Any]:
-    return {
-        "sms_gateway_url": gateway.url,
-        "sms_token": SecretStr(SMS_TOKEN),
-        "sms_webhook_secret": SecretStr(SMS_SECRET),
-    }
 
 
 def code_of(sms: SentSms) -> str:
