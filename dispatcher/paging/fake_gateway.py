@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,8 @@ class FakeGateway:
         self.sent: list[SentSms] = []
         self.requests = 0
         self.delay = 0.0  # seconds before each answer to a send
+        # Called with each SMS taken, before the answer (a test may kill the sender there).
+        self.on_send: Callable[[SentSms], None] | None = None
         self._answers: deque[Answer] = deque()
         self._ids = itertools.count(421332671)
         self._lock = threading.Lock()
@@ -159,6 +162,8 @@ class FakeGateway:
                 with self._lock:
                     self.sent.append(sms)
                 ids.append(sms.id)
+                if self.on_send is not None:
+                    self.on_send(sms)
             usage = {"countries": {"DK": len(ids)}, "currency": "DKK", "total_cost": 0.12}
             return JSONResponse({"ids": ids, "usage": usage})
 
