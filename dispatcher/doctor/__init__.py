@@ -16,6 +16,8 @@ from dispatcher.config import ConfigError, load_settings
 from dispatcher.defaults import origin
 from dispatcher.doctor import checks, database
 from dispatcher.doctor.result import CheckResult, Status, any_failed, failed, not_checked
+from dispatcher.doctor.sms import NAME as SMS
+from dispatcher.doctor.sms import sms_gateway
 from dispatcher.doctor.smtp import AUTH, RELAY, TLS, smtp
 
 __all__ = ["CheckResult", "Status", "any_failed", "diagnose"]
@@ -31,6 +33,7 @@ CHECKS = (
     RELAY,
     TLS,
     AUTH,
+    SMS,
     "templates",
     "clock",
 )
@@ -62,6 +65,7 @@ def diagnose(
         results.append(found)
         results += safely(["migrations"], lambda: [database.migrations(engine)])
         results += safely([RELAY, TLS, AUTH], lambda: smtp(settings))
+        results += safely([SMS], lambda: [sms_gateway(settings, registry)])
         results += safely(
             ["templates"], lambda: [checks.templates(settings, registry, templates_from)]
         )

@@ -18,6 +18,8 @@ from starlette.routing import Route
 from dispatcher.config import Settings
 from dispatcher.http.app import create_app
 from dispatcher.incidents.service import trigger
+from dispatcher.paging.gatewayapi import SIGNATURE_HEADER
+from dispatcher.paging.gatewayapi import sign as gatewayapi_sign
 from dispatcher.runtime import Runtime
 from dispatcher.signals.auth import sign
 from tests.http.conftest import BreakStore, MakeLink
@@ -32,6 +34,15 @@ SIGNAL = {
     "severity": "down",
     "summary": "FMK svarer ikke",
 }
+# A delivery report and a reply as the SMS gateway signs them.
+SMS = {
+    "/api/sms/reports": json.dumps(
+        {"id": 1, "msisdn": 4534412345, "time": 1640916000, "status": "DELIVERED", "userref": "1"}
+    ).encode(),
+    "/api/sms/inbound": json.dumps(
+        {"id": 2, "msisdn": 4534412345, "receiver": 1204, "message": "OK 1", "senttime": 1}
+    ).encode(),
+}
 STALE = "Siden kunne ikke opdateres; viser status fra kl. 03:00."
 # What each route answers while the database fails; every route of the app must be here.
 EXPECTED = {
@@ -41,6 +52,9 @@ EXPECTED = {
     ("GET", "/ack/{token}"): 503,
     ("POST", "/ack/{token}"): 503,
     ("POST", "/api/sds/signals"): 503,
+    ("POST", "/api/sms/reports"): 503,
+    ("POST", "/api/sms/inbound"): 503,
+    ("GET", "/p/{key}"): 503,
     ("GET", "/"): 302,
     **{
         (method, path): 503
@@ -87,7 +101,9 @@ async def test_no_route_fails_unhandled_when_the_database_fails(
 ) -> None:
     number, _ = trigger(runtime.dispatch, fmk_down(), clock.now())
     signed = Runtime(
-        settings.model_copy(update={"webhook_secret": SecretStr(SECRET)}),
+        settings.model_copy(
+            update={"webhook_secret": SecretStr(SECRET), "sms_webhook_secret": SecretStr(SECRET)}
+        ),
         runtime.engine,
         runtime.registry,
         runtime.renderer,
@@ -106,9 +122,10 @@ async def test_no_route_fails_unhandled_when_the_database_fails(
                     "X-SDS-Timestamp": str(ts),
                     "X-SDS-Signature": sign(SECRET.encode(), ts, body),
                 }
-                content = body if path == "/api/sds/signals" else None
+                content = body if path == "/api/sds/signals" else SMS.get(path)
                 if content is not None:
                     headers["Content-Type"] = "application/json"
+                    headers[SIGNATURE_HEADER] = gatewayapi_sign(SECRET, content)
                 started = time.monotonic()
                 answers[method, path] = await client.request(
                     method, url, content=content, headers=headers
@@ -122,6 +139,7 @@ async def test_no_route_fails_unhandled_when_the_database_fails(
             assert int(response.headers.get("retry-after", 0)) > 0, (key, response.text)
     assert answers["POST", "/api/sds/signals"].json()["error"] == "database_unavailable"
     assert answers["POST", "/ack/{token}"].json()["error"] == "database_unavailable"
+    assert answers["POST", "/api/sms/inbound"].json()["error"] == "database_unavailable"
     assert not [event for event in logs if event["log_level"] in ("error", "critical")], logs
 
 
