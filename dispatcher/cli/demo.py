@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -16,6 +17,7 @@ from dispatcher.demo.run import play
 from dispatcher.demo.scenario import LENGTH
 from dispatcher.demo.stage import DemoFailed
 from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, MailCatcher, free_port
+from dispatcher.paging.fake_gateway import FakeGateway
 
 
 def demo(
@@ -31,8 +33,9 @@ def demo(
 ) -> None:
     """Play an FMK outage from SDS's signal to the all-clear, with a fast-forwarded clock.
 
-    The real daemon runs against SQLite in var/demo.db (recreated) and mails its own catcher on
-    loopback, which saves every message under var/mail/. Nothing leaves this machine.
+    The real daemon runs against SQLite in var/demo.db (recreated), mails its own catcher on
+    loopback, which saves every message under var/mail/, and pages by SMS through its own fake
+    gateway on loopback. Nothing leaves this machine.
     """
     configured = state(ctx).settings
     problems = workspace.missing_folders(configured)
@@ -45,12 +48,14 @@ def demo(
     if reset.messages:
         console.print(f"Removed {reset.messages} old messages from {workspace.MAIL}/.")
     catcher = MailCatcher(CatcherHandler(workspace.MAIL), host=LOOPBACK)
+    gateway = FakeGateway(token=workspace.SMS_TOKEN, webhook_secret=workspace.SMS_SECRET)
     settings = workspace.demo_settings(
-        configured, smtp_port=catcher.port, http_port=port or free_port()
+        configured, smtp_port=catcher.port, http_port=port or free_port(), sms_url=gateway.url
     )
     if not settings.smtp_is_loopback():
         fail(f"refusing to mail {settings.smtp_host}: the demo mails only its own catcher")
-    runtime = build_or_fail(settings)
+    built = build_or_fail(settings)
+    runtime = replace(built, registry=workspace.with_phones(built.registry))
     with workspace.LOG.open("w", encoding="utf-8") as log:
         logs.configure("INFO", stream=log)
         console.print(
@@ -60,8 +65,9 @@ def demo(
             soft_wrap=True,
         )
         try:
-            with catcher:
-                asyncio.run(play(runtime, DemoClock(behind=LENGTH), catcher, console, serve=serve))
+            with catcher, gateway:
+                clock = DemoClock(behind=LENGTH)
+                asyncio.run(play(runtime, clock, catcher, gateway, console, serve=serve))
         except DemoFailed as exc:
             fail(f"the demo failed: {exc} (see {workspace.LOG})")
         finally:

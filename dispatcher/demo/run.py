@@ -19,16 +19,23 @@ from dispatcher.demo.summary import KindTotals, Summary, summarize, table, timin
 from dispatcher.demo.workspace import DATABASE_URL, MAIL
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.notices.timefmt import to_local
+from dispatcher.paging.fake_gateway import FakeGateway
 from dispatcher.runtime import Runtime
 
 
 async def play(
-    runtime: Runtime, clock: DemoClock, catcher: MailCatcher, console: Console, *, serve: bool
+    runtime: Runtime,
+    clock: DemoClock,
+    catcher: MailCatcher,
+    gateway: FakeGateway,
+    console: Console,
+    *,
+    serve: bool,
 ) -> Summary:
     """Run the plan against the real daemon; with `serve`, keep it running afterwards until it
     is stopped (Ctrl+C). The summary of what was sent."""
     began = time.monotonic()
-    async with running(runtime, clock, catcher) as stage:
+    async with running(runtime, clock, catcher, gateway) as stage:
         scene = Play(stage, runtime.registry, start=clock.now())
         await _steps(scene, console)
         summary = summarize(
@@ -85,6 +92,10 @@ def report(summary: Summary, console: Console, stage: Stage, *, serve: bool) -> 
     console.print(table(summary))
     for line in timing_lines(summary):
         console.print(line, highlight=False)
+    console.print()
+    console.print(f"SMS at the demo's own gateway on loopback ({len(stage.gateway.sent)}):")
+    for sms in stage.gateway.sent:
+        console.print(f"  {sms.msisdn}: {escape(sms.message)}", highlight=False, soft_wrap=True)
     console.print()
     messages = len(list(MAIL.glob("*.eml")))
     console.print(

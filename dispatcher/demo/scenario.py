@@ -1,10 +1,11 @@
 """The plan the demo plays, step by step, with the default policy (`after_confirm`):
 
-SDS reports FMK down → the on-call pair is paged and the EOJ vendors alerted → nobody
-acknowledges → at +15 min KL is paged, and the pair again → Karina acknowledges from the link in
-her page → she confirms the initial notice → all municipalities are told, the vendors in Cc →
-SDS sends news → the 2-hourly update carries it → a second update two hours later → SDS reports
-FMK running again → after the recovery window (15 min) the all-clear.
+SDS reports FMK down → the on-call pair is paged (by SMS and mail) and the EOJ vendors alerted →
+nobody acknowledges → at +15 min KL is paged, and the pair again → Karina acknowledges by
+replying to her SMS page with its code → she confirms the initial notice → all municipalities
+are told, the vendors in Cc → SDS sends news → the 2-hourly update carries it → a second
+update two hours later → SDS reports FMK running again → after the recovery window (15 min)
+the all-clear.
 """
 
 from __future__ import annotations
@@ -97,7 +98,11 @@ async def escalate(play: Play) -> None:
 
 async def acknowledge(play: Play) -> None:
     await play.stage.at(play.start + 19 * MINUTE)
-    await play.stage.acknowledge_from_page(play.owner)
+    phone = play.registry.escalation.oncall[0].phone
+    if phone is None:
+        await play.stage.acknowledge_from_page(play.owner)
+    else:
+        await play.stage.acknowledge_by_reply(phone)
 
 
 async def confirm(play: Play) -> None:
@@ -140,7 +145,7 @@ STEPS = (
     ),
     Step("No acknowledgement: {fallback} paged, the pair again", escalate, Counter(page=1)),
     Step(
-        "{owner} acknowledges from the page; the others told",
+        "{owner} acknowledges by replying to the SMS page; the others told",
         acknowledge,
         Counter(owner=1),
     ),

@@ -2,8 +2,8 @@
 clock with its HTTP server, the mail catcher it sends to, and what SDS and the on-call staff do.
 
 Nothing here simulates the daemon: signals are signed and posted to its webhook, the
-acknowledgement link is taken from the mail the catcher received and followed like a browser
-(GET shows the form, POST acknowledges), and time passes by moving the clock and ticking the
+acknowledgement is a signed reply with the code of the SMS page the fake gateway took (as
+GatewayAPI would post it), and time passes by moving the clock and ticking the
 daemon, as its scheduler would when the next step falls due.
 """
 
@@ -28,6 +28,8 @@ from dispatcher.daemon.serve import Daemon, DaemonFailed
 from dispatcher.demo.clock import DemoClock
 from dispatcher.demo.summary import KindTotals, totals
 from dispatcher.mailcatcher import MailCatcher
+from dispatcher.paging.fake_gateway import FakeGateway
+from dispatcher.paging.provider import INBOUND_PATH
 from dispatcher.runtime import Runtime
 from dispatcher.signals.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -44,10 +46,13 @@ class DemoFailed(Exception):
 
 
 class Stage:
-    def __init__(self, runtime: Runtime, clock: DemoClock, catcher: MailCatcher) -> None:
+    def __init__(
+        self, runtime: Runtime, clock: DemoClock, catcher: MailCatcher, gateway: FakeGateway
+    ) -> None:
         self.runtime = runtime
         self.clock = clock
         self.catcher = catcher
+        self.gateway = gateway
         self.daemon = Daemon(runtime, clock)
         self.base = runtime.settings.public_url
         self.http = httpx.AsyncClient(base_url=self.base, timeout=10)
@@ -135,6 +140,17 @@ class Stage:
             if done.status_code != 200:
                 raise DemoFailed(f"acknowledging from {person}'s page answered {done.status_code}")
 
+    async def acknowledge_by_reply(self, phone: str) -> None:
+        """Reply to the last SMS page to `phone` with its code, as the person would."""
+        pages = [s for s in self.gateway.to(phone) if "svar OK" in s.message]
+        match = re.search(r"svar OK (\d+)", pages[-1].message) if pages else None
+        if match is None:
+            raise DemoFailed(f"{phone} has received no SMS page to reply to")
+        url = self.base + INBOUND_PATH
+        answer = await self.gateway.reply(url, phone, f"OK {match.group(1)}")
+        if answer.status_code != 200 or answer.json().get("action") != "acknowledged":
+            raise DemoFailed(f"the reply from {phone} did not acknowledge: {answer.text}")
+
     def _ack_link(self, person: str) -> str:
         pages = [
             message
@@ -206,9 +222,11 @@ def _parse(data: bytes) -> EmailMessage:
 
 
 @asynccontextmanager
-async def running(runtime: Runtime, clock: DemoClock, catcher: MailCatcher) -> AsyncIterator[Stage]:
+async def running(
+    runtime: Runtime, clock: DemoClock, catcher: MailCatcher, gateway: FakeGateway
+) -> AsyncIterator[Stage]:
     """The started stage; stopped on leaving, however the block ends."""
-    stage = Stage(runtime, clock, catcher)
+    stage = Stage(runtime, clock, catcher, gateway)
     try:
         await stage.start()
         yield stage

@@ -9,13 +9,14 @@ configured.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
 from dispatcher.config import DEVELOPMENT_LINK_SECRET, Settings, SmtpTls
+from dispatcher.contacts.model import Channel, Person, Registry
 from dispatcher.daemon.leadership import SecondDaemon, SqliteLock
 from dispatcher.defaults import FOLDERS, flag, setting, variable
 from dispatcher.mailcatcher import LOOPBACK
@@ -27,6 +28,11 @@ DATABASE_URL = f"sqlite:///{DATABASE}"
 MAIL = VAR / "mail"
 LOG = VAR / "demo.log"
 WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105  (the demo's own SDS, on loopback)
+# The demo's own SMS gateway on loopback (`paging.fake_gateway`).
+SMS_TOKEN = "demo-sms-token"  # noqa: S105
+SMS_SECRET = "demo-sms-webhook-secret-32-bytes-long"  # noqa: S105
+# libphonenumber's example number for Denmark and its neighbours: never a real person's.
+DEMO_PHONES = ("+4534412345", "+4534412346", "+4534412347", "+4534412348")
 # The daemon's own tick is not needed: the demo ticks it after every jump of the clock.
 TICK_SECONDS = 3600.0
 # The settings the plan's timeline depends on: always their defaults in the demo.
@@ -60,9 +66,10 @@ def missing_folders(settings: Settings) -> list[str]:
     return problems
 
 
-def demo_settings(base: Settings, *, smtp_port: int, http_port: int) -> Settings:
+def demo_settings(base: Settings, *, smtp_port: int, http_port: int, sms_url: str) -> Settings:
     """`base` (contacts, templates, concurrency, retries) with the demo's database, its own
-    catcher as the relay, its HTTP port, a demo webhook secret and the default plan."""
+    catcher as the relay and its own SMS gateway, its HTTP port, a demo webhook secret and the
+    default plan."""
     update: dict[str, Any] = {name: Settings.model_fields[name].default for name in PLAN}
     update |= {
         "env": "development",
@@ -80,8 +87,27 @@ def demo_settings(base: Settings, *, smtp_port: int, http_port: int) -> Settings
         "webhook_secret": SecretStr(WEBHOOK_SECRET),
         "link_secret": SecretStr(DEVELOPMENT_LINK_SECRET),
         "tick_seconds": TICK_SECONDS,
+        "sms_gateway_url": sms_url,
+        "sms_token": SecretStr(SMS_TOKEN),
+        "sms_webhook_secret": SecretStr(SMS_SECRET),
     }
     return base.model_copy(update=update)
+
+
+def with_phones(registry: Registry) -> Registry:
+    """The on-call staff and the fallback paged by SMS and mail, with the demo's phones."""
+    esc = registry.escalation
+    phones = iter(DEMO_PHONES)
+
+    def paged(people: tuple[Person, ...]) -> tuple[Person, ...]:
+        channels = (Channel.SMS, Channel.EMAIL)
+        return tuple(replace(p, phone=next(phones, None), channels=channels) for p in people)
+
+    oncall, fallback = paged(esc.oncall[:2]) + esc.oncall[2:], paged(esc.fallback[:1])
+    return replace(
+        registry,
+        escalation=replace(esc, oncall=oncall, fallback=fallback + esc.fallback[1:]),
+    )
 
 
 @dataclass(frozen=True)
