@@ -71,6 +71,7 @@ class Daemon:
                     sender_alive=self._sender_alive,
                     leading=lambda: self.leader is not None and self.leader.leading,
                     tasks=self.supervisor.health,
+                    wake_senders=self._wake_senders,
                 ),
                 host=settings.http_host,
                 port=settings.http_port,

@@ -22,9 +22,10 @@ def create_app(
     sender_alive: Callable[[], bool] = lambda: True,
     leading: Callable[[], bool] = lambda: True,
     tasks: Callable[[], Mapping[str, TaskHealth]] = dict,
+    wake_senders: Callable[[], None] = lambda: None,
 ) -> FastAPI:
     app = FastAPI(title="FMK outage dispatcher", version=__version__)
-    app.state.services = HttpServices(runtime, clock, sender_alive, leading, tasks)
+    app.state.services = HttpServices(runtime, clock, sender_alive, leading, tasks, wake_senders)
     app.state.status_last_good = status.LastGood()
     errors.install(app)
     app.include_router(health.router)

@@ -19,6 +19,8 @@ class HttpServices:
     sender_alive: Callable[[], bool]
     leading: Callable[[], bool] = lambda: True
     tasks: Callable[[], Mapping[str, TaskHealth]] = dict
+    # Tell the senders that something was queued (call from the event loop only).
+    wake_senders: Callable[[], None] = lambda: None
 
 
 def services(request: Request) -> HttpServices:

@@ -159,4 +159,5 @@ async def _intake(
         )
         return rejection.response()
     log.info("sms_callback.taken", kind=kind, action=done, client=client)
+    http.wake_senders()
     return JSONResponse({"action": done})

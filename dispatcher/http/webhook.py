@@ -142,6 +142,7 @@ async def receive(request: Request) -> JSONResponse:
         status=outcome.status_code,
         client=client,
     )
+    http.wake_senders()
     return JSONResponse(outcome.body, outcome.status_code)
 
 

@@ -171,3 +171,44 @@ class TestEveryChannelFailed:
 
         late = await gateway.report(pages[0], "DELIVERED")
         assert late.json() == {"action": "kept"}
+
+
+class FlakyThenRefusing(CatcherHandler):
+    """Holds off Karina's mail with 451 until `refuse` is set, then refuses it for good."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse = False
+
+    def verdict(self, envelope_from: str, recipients: tuple[str, ...], data: bytes) -> str | None:
+        if KHS in recipients:
+            return "550 5.1.1 mailbox unavailable" if self.refuse else "451 4.3.0 try later"
+        return None
+
+
+class TestMailFailsLast:
+    """The SMS is reported undeliverable first; when the mail then fails for good, the daemon's
+    next tick pages the next level (within seconds, not at 15 minutes)."""
+
+    @pytest.fixture
+    def smtp_handler(self) -> CatcherHandler:
+        return FlakyThenRefusing()
+
+    async def test_tick_escalates(
+        self, running: Running, gateway: FakeGateway, engine: Engine, smtp_handler: Any
+    ) -> None:
+        await running.signal("outage", "sds-1", **OUTAGE)
+        pages = await gateway.wait_sent(2)
+        karina = next(s for s in pages if s.msisdn == PHONES[KHS])
+        assert (await gateway.report(karina, "EXPIRED")).json() == {"action": "recorded"}
+        await running.at(0.5)
+        await asyncio.sleep(0.5)
+        assert gateway.to(PHONES[PRK]) == []
+        smtp_handler.refuse = True
+        await running.at(1)
+        await wait_until(lambda: failed_mail(engine) == 1, "Karina's mail to fail for good")
+        assert gateway.to(PHONES[PRK]) == []
+        await running.at(1.1)
+        await gateway.wait_sent(5)
+        assert len(gateway.to(PHONES[PRK])) == 1
+        assert timeline(engine).count("channels_exhausted") == 1
