@@ -5,6 +5,7 @@ final and goes on the incident's timeline with the other on-call person told."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -62,11 +63,23 @@ async def sms_sender(
     await fake.close()
 
 
-def page(dispatch: Dispatch, clock: FakeClock) -> None:
-    """An SDS-style incident that pages the on-call pair (SMS and mail)."""
-    service.trigger(
-        dispatch, fmk_down(source=Source.SDS, release=Release.AFTER_CONFIRM), clock.now()
-    )
+@dataclass(frozen=True)
+class Paged:
+    """An SDS-style incident has paged the on-call pair (SMS and mail); the parts at hand."""
+
+    sender: SmsSender
+    gateway: FakeGateway
+    clock: FakeClock
+    engine: Engine
+
+
+@pytest.fixture
+def paged(
+    sms_sender: SmsSender, gateway: FakeGateway, paging_dispatch: Dispatch, clock: FakeClock
+) -> Paged:
+    trigger = fmk_down(source=Source.SDS, release=Release.AFTER_CONFIRM)
+    service.trigger(paging_dispatch, trigger, clock.now())
+    return Paged(sms_sender, gateway, clock, paging_dispatch.engine)
 
 
 def sms_status(engine: Engine) -> dict[str, str]:
@@ -76,15 +89,8 @@ def sms_status(engine: Engine) -> dict[str, str]:
 
 
 class TestRetries:
-    async def test_5xx_then_sent_on_the_stored_schedule(
-        self,
-        sms_sender: SmsSender,
-        gateway: FakeGateway,
-        paging_dispatch: Dispatch,
-        clock: FakeClock,
-        engine: Engine,
-    ) -> None:
-        page(paging_dispatch, clock)
+    async def test_5xx_then_sent_on_the_stored_schedule(self, paged: Paged) -> None:
+        sms_sender, gateway, clock, engine = paged.sender, paged.gateway, paged.clock, paged.engine
         gateway.fail_next(503, times=2)
         assert await sms_sender.run_once() == 2
         assert set(sms_status(engine).values()) == {"pending"}
@@ -94,15 +100,8 @@ class TestRetries:
         assert set(sms_status(engine).values()) == {"sent"}
         assert sorted(s.msisdn for s in gateway.sent) == sorted([PHONES[KHS], PHONES[IBS]])
 
-    async def test_timeout_is_tried_again(
-        self,
-        sms_sender: SmsSender,
-        gateway: FakeGateway,
-        paging_dispatch: Dispatch,
-        clock: FakeClock,
-        engine: Engine,
-    ) -> None:
-        page(paging_dispatch, clock)
+    async def test_timeout_is_tried_again(self, paged: Paged) -> None:
+        sms_sender, gateway, clock, engine = paged.sender, paged.gateway, paged.clock, paged.engine
         gateway.delay = 1.0
         await sms_sender.run_once()
         assert set(sms_status(engine).values()) == {"pending"}
@@ -111,15 +110,8 @@ class TestRetries:
         await sms_sender.run_once()
         assert set(sms_status(engine).values()) == {"sent"}
 
-    async def test_429_waits_for_retry_after(
-        self,
-        sms_sender: SmsSender,
-        gateway: FakeGateway,
-        paging_dispatch: Dispatch,
-        clock: FakeClock,
-        engine: Engine,
-    ) -> None:
-        page(paging_dispatch, clock)
+    async def test_429_waits_for_retry_after(self, paged: Paged) -> None:
+        sms_sender, gateway, clock, engine = paged.sender, paged.gateway, paged.clock, paged.engine
         gateway.fail_next(429, retry_after=120)
         await sms_sender.run_once()
         assert "pending" in sms_status(engine).values()  # the other was in flight already
@@ -133,15 +125,8 @@ class TestRetries:
 
 
 class TestFinal:
-    async def test_4xx_is_final_on_the_timeline_and_the_other_is_told(
-        self,
-        sms_sender: SmsSender,
-        gateway: FakeGateway,
-        paging_dispatch: Dispatch,
-        clock: FakeClock,
-        engine: Engine,
-    ) -> None:
-        page(paging_dispatch, clock)
+    async def test_4xx_is_final_on_the_timeline_and_the_other_is_told(self, paged: Paged) -> None:
+        sms_sender, gateway, engine = paged.sender, paged.gateway, paged.engine
         gateway.fail_next(400)
         await sms_sender.run_once()
         statuses = sms_status(engine)
