@@ -65,6 +65,7 @@ class SmsSender:
         )
         self._leader = leader
         self._paused_until: datetime | None = None
+        self._stop = asyncio.Event()
         self.wake = asyncio.Event()
 
     def _fence(self) -> tuple[bool, queue.Fence | None]:
@@ -73,8 +74,10 @@ class SmsSender:
         fence = self._leader()
         return fence is not None, fence
 
-    async def run_once(self) -> int:
-        """Claim one batch of due SMS and send it; return how many were claimed."""
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """Claim one batch of due SMS and send it; return how many were claimed. Once `stop` is
+        set, SMS not yet started are handed back instead of sent."""
+        self._stop = stop or asyncio.Event()
         allowed, fence = self._fence()
         now = self._clock.now()
         if not allowed or (self._paused_until is not None and now < self._paused_until):
@@ -98,14 +101,14 @@ class SmsSender:
         """Send until `stop`; a database that is away is waited for."""
         try:
             while not stop.is_set():
+                self.wake.clear()  # before looking: a page queued meanwhile wakes the wait
                 try:
-                    if await self.run_once():
+                    if await self.run_once(stop):
                         continue
                     idle = await self._idle_seconds()
                 except* SQLAlchemyError as group:
                     log.error("sms.database_unavailable", error=str(group.exceptions[0]))
                     idle = DATABASE_RETRY.total_seconds()
-                self.wake.clear()
                 with suppress(TimeoutError):
                     async with asyncio.timeout(idle):
                         await first_of(stop, self.wake)
@@ -123,7 +126,7 @@ class SmsSender:
 
     async def _send_lane(self, claims: list[queue.Claim]) -> None:
         for index, claim in enumerate(claims):
-            if not self._fence()[0]:
+            if self._stop.is_set() or not self._fence()[0]:
                 await asyncio.to_thread(queue.release, self._engine, claims[index:])
                 return
             paused = self._paused_until
