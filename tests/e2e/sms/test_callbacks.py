@@ -39,9 +39,11 @@ def state(engine: Engine) -> tuple[Any, ...]:
         incident = session.get(IncidentRow, 1)
         assert incident is not None
         reports = session.execute(
-            select(col(DeliveryRow.id), col(DeliveryRow.report), col(DeliveryRow.report_outcome))
+            select(
+                col(DeliveryRow.id), col(DeliveryRow.report), col(DeliveryRow.report_outcome)
+            ).order_by(col(DeliveryRow.id))
         ).all()
-        used = session.execute(select(col(PageCodeRow.used_at))).all()
+        used = session.execute(select(col(PageCodeRow.used_at)).order_by(col(PageCodeRow.id))).all()
         seen = session.scalar(select(func.count()).select_from(SmsCallbackRow))
         entries = session.scalar(select(func.count()).select_from(TimelineRow))
         return incident.status, incident.owner, tuple(reports), tuple(used), seen, entries
