@@ -189,3 +189,20 @@ class TestNotConfigured:
         for path in (INBOUND_PATH, REPORTS_PATH):
             response = await post(running, path, body, headers)
             assert (response.status_code, response.json()["error"]) == (503, "sms_not_configured")
+
+
+class TestContract:
+    """Both callbacks are in the OpenAPI contract, with the signature header they need."""
+
+    async def test_openapi(self, running: Running) -> None:
+        async with client(running.base) as http:
+            paths = (await http.get("/openapi.json")).json()["paths"]
+        for path, operation in (
+            (REPORTS_PATH, "receiveSmsReport"),
+            (INBOUND_PATH, "receiveSmsReply"),
+        ):
+            post = paths[path]["post"]
+            assert post["operationId"] == operation
+            assert [p["name"] for p in post["parameters"]] == [SIGNATURE_HEADER]
+            assert {"401", "409", "413", "422"} <= set(post["responses"])
+        assert "/p/{key}" not in paths
