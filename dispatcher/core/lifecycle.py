@@ -150,7 +150,8 @@ def _acknowledge(incident: Incident, event: Acknowledge, now: datetime, policy: 
         owner=event.actor,
         acknowledged_at=now,
     )
-    effects: list[Effect] = [Record("acknowledged", event.actor, f"owner: {event.actor}")]
+    how = " (by SMS reply)" if event.by_reply else ""
+    effects: list[Effect] = [Record("acknowledged", event.actor, f"owner: {event.actor}{how}")]
     if paged is not None:
         effects.append(Notify(NoticeKind.OWNER, audience=paged, exclude=event.actor))
         if event.by_reply:

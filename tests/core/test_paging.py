@@ -68,6 +68,7 @@ class TestAcknowledgeByReply:
 
     def test_receipt(self) -> None:
         decision = decide(signal().incident, Acknowledge(IBS, by_reply=True), T0, POLICY)
+        assert decision.effects[0].text == f"owner: {IBS} (by SMS reply)"  # type: ignore[union-attr]
         assert decision.notices == (
             Notify(NoticeKind.OWNER, audience=Audience.ONCALL, exclude=IBS),
             Notify(NoticeKind.OWNER, audience=Audience.ONCALL, only=IBS, sms_only=True),
