@@ -23,6 +23,7 @@ from dispatcher.notices.render import NoticeRenderer
 from dispatcher.paging import provider
 from dispatcher.paging.fake_gateway import FakeGateway
 from dispatcher.paging.sender import SmsSender
+from dispatcher.runtime import refusals
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import DeliveryRow, MessageRow, NoticeRow
 from tests.support.clock import FakeClock
@@ -146,3 +147,53 @@ class TestFinal:
                 .where(col(NoticeRow.kind) == "oncall_info")
             ).all()
         assert told == [other]
+
+
+class TestWireFormat:
+    """What GatewayAPI gets: the documented fields, UCS-2 when a character needs it."""
+
+    async def test_fields_and_ucs2(
+        self,
+        sms_sender: SmsSender,
+        gateway: FakeGateway,
+        paging_dispatch: Dispatch,
+        clock: FakeClock,
+    ) -> None:
+        trigger = fmk_down(
+            source=Source.SDS, release=Release.AFTER_CONFIRM, summary="Łódź-klyngen er nede"
+        )
+        service.trigger(paging_dispatch, trigger, clock.now())
+        await sms_sender.run_once()
+        sms = gateway.to(PHONES[KHS])[0]
+        assert "Łódź-klyngen er nede" in sms.message
+        body = sms.body
+        assert (body["encoding"], body["class"], body["priority"], body["max_parts"]) == (
+            "UCS2",
+            "standard",
+            "NORMAL",
+            3,
+        )
+        assert body["sender"] == "MedCom"
+        assert body["recipients"] == [{"msisdn": int(PHONES[KHS].lstrip("+"))}]
+        assert body["userref"].isdigit()
+        assert body["callback_url"].endswith("/api/sms/reports")
+
+
+class TestRefusals:
+    """`serve` refuses a registry that pages by SMS without a complete gateway set-up."""
+
+    def test_sms_people_need_a_gateway(self, settings: Settings, registry: Registry) -> None:
+        assert refusals(settings, registry) == []
+        found = refusals(settings, with_phones(registry))
+        assert [line.split(" ")[0] for line in found] == [
+            "Karina",
+            "DISPATCHER_SMS_WEBHOOK_SECRET",
+        ]
+        ready = settings.model_copy(
+            update={
+                "sms_gateway_url": "http://127.0.0.1:9",
+                "sms_token": SecretStr(SMS_TOKEN),
+                "sms_webhook_secret": SecretStr(SMS_SECRET),
+            }
+        )
+        assert refusals(ready, with_phones(registry)) == []
