@@ -97,17 +97,20 @@ def demo_settings(base: Settings, *, smtp_port: int, http_port: int, sms_url: st
 def with_phones(registry: Registry) -> Registry:
     """The on-call staff and the fallback paged by SMS and mail, with the demo's phones."""
     esc = registry.escalation
-    phones = iter(DEMO_PHONES)
+    people = {p.email: p for p in (*esc.staff[:2], *esc.fallback[:1])}
+    phones = dict(zip(people, DEMO_PHONES, strict=False))
+    channels = (Channel.SMS, Channel.EMAIL)
 
-    def paged(people: tuple[Person, ...]) -> tuple[Person, ...]:
-        channels = (Channel.SMS, Channel.EMAIL)
-        return tuple(replace(p, phone=next(phones, None), channels=channels) for p in people)
+    def paged(group: tuple[Person, ...]) -> tuple[Person, ...]:
+        return tuple(
+            replace(p, phone=phones[p.email], channels=channels) if p.email in phones else p
+            for p in group
+        )
 
-    oncall, fallback = paged(esc.oncall[:2]) + esc.oncall[2:], paged(esc.fallback[:1])
-    return replace(
-        registry,
-        escalation=replace(esc, oncall=oncall, fallback=fallback + esc.fallback[1:]),
+    escalation = replace(
+        esc, oncall=paged(esc.oncall), fallback=paged(esc.fallback), staff=paged(esc.staff)
     )
+    return replace(registry, escalation=escalation)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dispatcher.contacts.model import Channel, Person, Registry
 
 def sms_people(registry: Registry) -> list[Person]:
     esc = registry.escalation
-    people = {p.email.lower(): p for p in (*esc.oncall, *esc.fallback, *esc.drill)}
+    people = {p.email.lower(): p for p in (*esc.staff, *esc.fallback, *esc.drill)}
     return [p for p in people.values() if p.pages_by(Channel.SMS)]
 
 

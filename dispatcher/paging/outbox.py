@@ -115,5 +115,5 @@ def queue_sms(
 
 def _name(registry: Registry, email: str) -> str:
     esc = registry.escalation
-    people = (*esc.oncall, *esc.fallback, *esc.drill)
+    people = (*esc.staff, *esc.fallback, *esc.drill)
     return next((p.name for p in people if p.email.lower() == email.lower()), email)

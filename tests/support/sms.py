@@ -33,5 +33,6 @@ def with_phones(registry: Registry) -> Registry:
             esc,
             oncall=tuple(paged(p) for p in esc.oncall),
             fallback=tuple(paged(p) for p in esc.fallback),
+            staff=tuple(paged(p) for p in esc.staff),
         ),
     )
