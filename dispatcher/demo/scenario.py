@@ -99,7 +99,7 @@ async def escalate(play: Play) -> None:
 async def acknowledge(play: Play) -> None:
     await play.stage.at(play.start + 19 * MINUTE)
     phone = play.registry.escalation.oncall[0].phone
-    if phone is None:
+    if phone is None or not play.stage.gateway.to(phone):  # a rota of the user's own contacts
         await play.stage.acknowledge_from_page(play.owner)
     else:
         await play.stage.acknowledge_by_reply(phone)

@@ -17,11 +17,13 @@ SMS_TOKEN = "fake-gateway-token"
 SMS_SECRET = "sms-webhook-secret-of-at-least-32-bytes"
 
 
-def with_phones(registry: Registry) -> Registry:
-    """`registry` whose on-call and fallback people page by SMS first, then e-mail."""
+def with_phones(registry: Registry, phones: dict[str, str] = PHONES) -> Registry:
+    """`registry` whose people in `phones` page by SMS first, then e-mail. For a registry
+    without a rota.csv (a rota names the people it loaded with; give those phones in
+    escalation.csv instead, as tests/e2e/sms/test_rota.py does)."""
 
     def paged(person: Person) -> Person:
-        phone = PHONES.get(person.email)
+        phone = phones.get(person.email)
         if phone is None:
             return person
         return replace(person, phone=phone, channels=(Channel.SMS, Channel.EMAIL))
