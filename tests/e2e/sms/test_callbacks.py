@@ -206,3 +206,23 @@ class TestContract:
             assert [p["name"] for p in post["parameters"]] == [SIGNATURE_HEADER]
             assert {"401", "409", "413", "422"} <= set(post["responses"])
         assert "/p/{key}" not in paths
+
+
+class TestShortLink:
+    """The link in an SMS page leads to the page's signed link; an unknown one to nothing."""
+
+    async def test_redirects_to_the_confirmation_page(
+        self, running: Running, paged: SentSms, engine: Engine
+    ) -> None:
+        link = paged.message.rsplit(" ", 1)[-1]
+        async with client() as browser:
+            moved = await browser.get(link)
+            assert moved.status_code == 303
+            assert "/ack/" in moved.headers["location"]
+            assert moved.headers["referrer-policy"] == "no-referrer"
+            shown = await browser.get(link, follow_redirects=True)
+            assert shown.status_code == 200
+            assert "<form" in shown.text
+            unknown = await browser.get(link[:-3] + "xyz")
+            assert unknown.status_code == 404
+        assert state(engine)[0] == "triggered"
