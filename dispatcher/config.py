@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,34 +23,16 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from dispatcher.bounces.settings import BounceSettings
 from dispatcher.defaults import packaged
 from dispatcher.paging.settings import SmsSettings
+from dispatcher.durations import Duration
 
 ENV_PREFIX = "DISPATCHER_"
 DEVELOPMENT_LINK_SECRET = "development-only-link-secret"  # noqa: S105  (refused in production)
 MIN_SECRET_BYTES = 32  # 256 bits, as much as HMAC-SHA256 can use
 DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 SUPPORTED_DATABASES = "only sqlite:///PATH and postgresql://USER@HOST/DB are supported"
-
-
-_SHORT_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
-
-
-def _duration(value: object) -> object:
-    """Accept '2h', '15m', '90s', '1h30m' and plain seconds ('7200') besides ISO 8601 ('PT2H')."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return timedelta(seconds=float(text))
-    match = _SHORT_DURATION.match(text)
-    if text and match:
-        hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-        return timedelta(hours=hours, minutes=minutes, seconds=seconds)
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class SmtpTls(StrEnum):
@@ -64,8 +45,9 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says which setting and why."""
 
 
-class Settings(SmsSettings):
-    """Every setting; the SMS gateway's are in `SmsSettings`."""
+class Settings(SmsSettings, BounceSettings):
+    """Every setting; the SMS gateway's are in `SmsSettings`, the bounce reader's in
+    `BounceSettings`."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dispatcher import logs
+from dispatcher.cli.bounces import bounces_app
 from dispatcher.cli.contacts import contacts_app
 from dispatcher.cli.context import CliState
 from dispatcher.cli.db import db_app
@@ -33,6 +34,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(templates_app, name="templates")
 app.add_typer(db_app, name="db")
 app.add_typer(oncall_app, name="oncall")
+app.add_typer(bounces_app, name="bounces")
 app.command()(serve)
 app.command()(status)
 app.command()(mailcatcher)

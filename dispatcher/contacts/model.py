@@ -87,6 +87,11 @@ class Escalation:
         """These contacts with `people` as the on-call staff (`staff` stays everyone)."""
         return replace(self, oncall=people, staff=self.staff)
 
+    def person(self, email: str) -> Person:
+        """The contact with this address, whatever their role; else one known by it alone."""
+        known = {p.email.lower(): p for p in (*self.staff, *self.fallback, *self.drill)}
+        return known.get(email.lower(), Person(email, email))
+
     @property
     def drill_staff(self) -> tuple[Person, ...]:
         """Everyone a drill's mail goes to by default: the on-call staff and the drill list

@@ -41,6 +41,7 @@ class Audience(StrEnum):
     VENDORS = "vendors"
     ONCALL = "oncall"  # MedCom's on-call pair
     ESCALATION = "escalation"  # the on-call pair and the KL fallback
+    OWNER = "owner"  # the incident's owner; before anyone owns it, the on-call pair
 
 
 class Info(StrEnum):
@@ -52,6 +53,7 @@ class Info(StrEnum):
     HEARTBEAT_LOST = "heartbeat_lost"
     HEARTBEAT_BACK = "heartbeat_back"
     PAGE_FAILED = "page_failed"
+    NOT_REACHED = "not_reached"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
+from dispatcher.bounces.reader import BounceReader
 from dispatcher.clock import Clock
 from dispatcher.daemon import replicas
 from dispatcher.daemon.http_server import HttpLimits, HttpServer
@@ -60,6 +61,9 @@ class Daemon:
             if gateway is not None
             else None
         )
+        self.bounces = BounceReader(
+            runtime, clock, leading=self._leading, on_recorded=self.sender.wake.set
+        )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._tick_wanted = asyncio.Event()
         settings = runtime.settings
@@ -69,7 +73,7 @@ class Daemon:
                     runtime,
                     clock,
                     sender_alive=self._sender_alive,
-                    leading=lambda: self.leader is not None and self.leader.leading,
+                    leading=self._leading,
                     tasks=self.supervisor.health,
                     wake_senders=self._wake_senders,
                 ),
@@ -86,6 +90,9 @@ class Daemon:
 
     def _fence(self) -> Fence | None:
         return self.leader.fence() if self.leader is not None else None
+
+    def _leading(self) -> bool:
+        return self.leader is not None and self.leader.leading
 
     def _promoted(self) -> None:
         self._tick_wanted.set()
@@ -199,6 +206,8 @@ class Daemon:
         if self.sms_sender is not None:
             sms_sender = self.sms_sender
             supervised["sms"] = lambda: sms_sender.run(self.stop)
+        if self.runtime.settings.bounces_configured:
+            supervised["bounces"] = lambda: self.bounces.run(self.stop)
         tasks: set[asyncio.Task[object]] = {
             *(
                 asyncio.create_task(self.supervisor.run(name, work), name=name)

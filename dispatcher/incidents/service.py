@@ -18,7 +18,18 @@ from sqlmodel import Session, col
 from dispatcher.config import DEVELOPMENT_LINK_SECRET
 from dispatcher.contacts.model import Registry
 from dispatcher.core.lifecycle import decide, open_incident
-from dispatcher.core.model import Decision, Event, Notify, Policy, Record, Rejected, Tick, Trigger
+from dispatcher.core.model import (
+    Decision,
+    Effect,
+    Event,
+    Incident,
+    Notify,
+    Policy,
+    Record,
+    Rejected,
+    Tick,
+    Trigger,
+)
 from dispatcher.incidents.mapping import new_row, open_key, to_core, write_state
 from dispatcher.links import ack_url, make_ack_token
 from dispatcher.notices.render import NoticeRenderer
@@ -102,15 +113,36 @@ def apply(
 def apply_in(
     session: Session, d: Dispatch, incident_id: int, event: Event, now: datetime
 ) -> Decision:
+    row = _locked(session, incident_id)
+    decision = decide(to_core(row), event, now, d.policy)
+    write_state(row, decision.incident)
+    _carry_out(session, d, row, decision, now)
+    return decision
+
+
+def react_in(
+    session: Session,
+    d: Dispatch,
+    incident_id: int,
+    react: Callable[[Incident], tuple[Effect, ...]],
+    now: datetime,
+) -> Decision:
+    """Carry out the effects `react` finds for the incident, which they leave as it is (a
+    bounce's timeline entry and the owner's notice), under the incident's row lock."""
+    row = _locked(session, incident_id)
+    incident = to_core(row)
+    decision = Decision(incident, react(incident))
+    _carry_out(session, d, row, decision, now)
+    return decision
+
+
+def _locked(session: Session, incident_id: int) -> IncidentRow:
     row = session.scalar(
         select(IncidentRow).where(col(IncidentRow.id) == incident_id).with_for_update()
     )
     if row is None:
         raise UnknownIncident(f"there is no incident #{incident_id}")
-    decision = decide(to_core(row), event, now, d.policy)
-    write_state(row, decision.incident)
-    _carry_out(session, d, row, decision, now)
-    return decision
+    return row
 
 
 def open_incident_id(session: Session, *, drill: bool = False) -> int | None:

@@ -34,6 +34,12 @@ _TEXTS: dict[Info, tuple[str, str]] = {
         "En SMS-opkaldelse om FMK-nedbrud #{number} til en anden vagthavende kunne ikke "
         "sendes. Kvittér selv, hvis du kan tage hændelsen:\ndispatcher incident ack {number}",
     ),
+    Info.NOT_REACHED: (
+        "Ikke nået – beskeden kom retur",
+        "Modtagerens mailserver har sendt beskeden om FMK-nedbrud #{number} retur. Disse har "
+        "altså ikke fået den. Ring til dem, og ret adressen i kontaktregistret; "
+        "`dispatcher incident show {number}` viser alle leverancer.",
+    ),
 }
 
 

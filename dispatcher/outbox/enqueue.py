@@ -86,6 +86,9 @@ def addressees(
             people = registry.escalation.oncall
         case Audience.ESCALATION:
             people = (*registry.escalation.oncall, *registry.escalation.fallback)
+        case Audience.OWNER:
+            owner = incident.owner if incident is not None else None
+            people = (registry.escalation.person(owner),) if owner else registry.escalation.oncall
     return _persons(people, notify)
 
 

@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from dispatcher.bounces import verp
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
 from dispatcher.outbox import queue
@@ -57,6 +58,7 @@ class Sender:
             deadline=settings.retry_deadline,
         )
         self._connections = [SmtpConnection(settings) for _ in range(self._concurrency)]
+        self._envelope_from = verp.envelope_from(settings)
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._leader = leader
@@ -171,7 +173,8 @@ class Sender:
             attempt=claim.attempts,
         )
         try:
-            reply = await connection.send(claim.envelope_from, claim.recipient, claim.raw)
+            sender = self._envelope_from(claim.delivery_id, claim.envelope_from)
+            reply = await connection.send(sender, claim.recipient, claim.raw)
         except SendFailure as failure:
             await self._record_failure(claim, failure, bound)
             return

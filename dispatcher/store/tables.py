@@ -27,6 +27,7 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    BOUNCED = "bounced"
 
 
 class IncidentRow(SQLModel, table=True):
@@ -140,6 +141,11 @@ class DeliveryRow(SQLModel, table=True):
     # (pending, delivered, failed); a final one is never replaced.
     report: str | None = Field(default=None, max_length=20)
     report_outcome: str | None = Field(default=None, max_length=10)
+    # Status `bounced`: the relay took it, and a DSN (`dispatcher.bounces`) later said it
+    # failed for good: when that was read, its status code ("5.1.1") and the server's words.
+    bounced_at: datetime | None = _time(nullable=True)
+    dsn_status: str | None = Field(default=None, max_length=20)
+    dsn_diagnostic: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ReplicaRow(SQLModel, table=True):
