@@ -32,14 +32,15 @@ def check(ctx: typer.Context) -> None:
         console.print(
             f"{mark} {escape(item.subject or '(no subject)')} → {escape(item.folder)}",
             highlight=False,
+            soft_wrap=True,
         )
         for line in item.lines:
-            console.print(f"    {escape(line)}", highlight=False)
+            console.print(f"    {escape(line)}", highlight=False, soft_wrap=True)
     console.print(
         f"{len(done.handled)} message(s) read, {done.recorded} bounce(s) recorded.",
         highlight=False,
     )
     for problem in done.problems:
-        err_console.print(f"[bold red]Error:[/] {escape(problem)}", highlight=False)
+        err_console.print(f"[bold red]Error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if done.problems:
         raise typer.Exit(1)

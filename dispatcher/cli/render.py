@@ -29,6 +29,7 @@ MARKS = {
     DeliveryStatus.PENDING: "[yellow]… pending[/]",
     DeliveryStatus.SENDING: "[yellow]… sending[/]",
     DeliveryStatus.FAILED: "[bold red]✗ FAILED[/]",
+    DeliveryStatus.BOUNCED: "[bold red]✗ BOUNCED[/] (not reached)",
 }
 
 
@@ -130,7 +131,7 @@ def show_detail(detail: IncidentDetail, registry: Registry) -> None:
         console.print(f"#{notice.notice.sequence} {notice.notice.kind}: {counts}", highlight=False)
     for failure in detail.failures:
         console.print(
-            f"[bold red]FAILED[/] #{failure.notice_sequence} to {escape(failure.recipient)} "
-            f"({failure.audience}): {escape(failure.reply)}",
+            f"[bold red]{failure.status.upper()}[/] #{failure.notice_sequence} to "
+            f"{escape(failure.recipient)} ({failure.audience}): {escape(failure.reply)}",
             highlight=False,
         )

@@ -22,10 +22,14 @@ from dispatcher.store.tables import (
 
 @dataclass(frozen=True)
 class Failure:
+    """A delivery that did not reach its recipient: `failed` (the relay refused it, `reply`)
+    or `bounced` (a DSN came back: its status code and diagnostic)."""
+
     notice_sequence: int
     audience: str
     recipient: str
     reply: str
+    status: str = DeliveryStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ _SEVERITY = {
     DeliveryStatus.PENDING: 1,
     DeliveryStatus.SENDING: 2,
     DeliveryStatus.FAILED: 3,
+    DeliveryStatus.BOUNCED: 4,
 }
 
 
@@ -87,6 +92,8 @@ def incident_detail(engine: Engine, incident_id: int) -> IncidentDetail | None:
                 col(DeliveryRow.recipient),
                 col(DeliveryRow.status),
                 col(DeliveryRow.last_reply),
+                col(DeliveryRow.dsn_status),
+                col(DeliveryRow.dsn_diagnostic),
             )
             .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
             .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
@@ -96,12 +103,15 @@ def incident_detail(engine: Engine, incident_id: int) -> IncidentDetail | None:
     counts: dict[int, Counter[str]] = defaultdict(Counter)
     grid: dict[str, dict[int, str]] = defaultdict(dict)
     failures = []
-    for sequence, audience, recipient, status, reply in rows:
+    for sequence, audience, recipient, status, reply, dsn_status, dsn_diagnostic in rows:
         counts[sequence][status] += 1
         worst = grid[audience].get(sequence, DeliveryStatus.SENT)
         grid[audience][sequence] = max(worst, status, key=lambda s: _SEVERITY[DeliveryStatus(s)])
         if status == DeliveryStatus.FAILED:
             failures.append(Failure(sequence, audience, recipient, reply or ""))
+        elif status == DeliveryStatus.BOUNCED:
+            said = f"{dsn_status or ''} {dsn_diagnostic or ''}".strip()
+            failures.append(Failure(sequence, audience, recipient, said, status))
     return IncidentDetail(
         incident=incident,
         timeline=timeline,

@@ -86,8 +86,10 @@ class Told:
         )
 
     def statuses(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """Each initial delivery's status, DSN status code and diagnostic, by recipient."""
+        ids = [d.id for d in self.deliveries.values()]
         with transaction(self.runtime.engine) as session:
-            rows = session.scalars(select(DeliveryRow)).all()
+            rows = session.scalars(select(DeliveryRow).where(col(DeliveryRow.id).in_(ids))).all()
             return {d.recipient: (d.status, d.dsn_status, d.dsn_diagnostic) for d in rows}
 
 
