@@ -18,6 +18,7 @@ from dispatcher.cli.errors import ExplainingGroup
 from dispatcher.cli.incident import incident_app
 from dispatcher.cli.init import init
 from dispatcher.cli.oncall import oncall_app
+from dispatcher.cli.report import report
 from dispatcher.cli.serve import mailcatcher, serve
 from dispatcher.cli.status import status
 from dispatcher.cli.templates import templates_app
@@ -29,6 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=ExplainingGroup,
 )
+incident_app.command()(report)
 app.add_typer(incident_app, name="incident")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(templates_app, name="templates")

@@ -1,0 +1,1 @@
+"""The post-incident report for SDS and KL: `dispatcher incident report N`."""

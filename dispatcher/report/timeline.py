@@ -1,0 +1,70 @@
+"""The report's timeline: the SDS signals, every timeline entry with a Danish label, and when
+each notice's deliveries were accepted, in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dispatcher.report.records import Records
+
+LABELS = {
+    "triggered": "Hændelse åbnet",
+    "signal": "Signal fra SDS",
+    "sds_update": "Nyt fra SDS",
+    "sds_resolved": "SDS: FMK kører igen",
+    "flapping": "FMK nede igen",
+    "paged": "Vagt kaldt",
+    "acknowledged": "Kvitteret",
+    "confirmed": "Første besked bekræftet",
+    "held": "Besked holdt tilbage",
+    "failsafe": "Fail-safe",
+    "notice": "Besked lagt i kø",
+    "update": "Opdatering",
+    "resolved": "Afsluttet",
+    "cancelled": "Annulleret",
+    "bounce": "Kom retur",
+    "bounce_delayed": "Forsinket",
+    "drill": "Øvelse",
+    "scope": "Afgrænset",
+}
+STATUSES = {
+    "triggered": "åben, ikke kvitteret",
+    "acknowledged": "åben, kvitteret",
+    "resolved": "afsluttet",
+    "cancelled": "annulleret (falsk alarm)",
+}
+NOTICES = {
+    "initial": "første besked",
+    "update": "opdatering",
+    "all_clear": "afmelding",
+    "correction": "rettelse",
+    "vendor_alert": "besked til leverandørerne",
+    "page": "kald",
+    "owner": "besked om ejer",
+    "oncall_info": "besked til vagten",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    at: datetime
+    who: str
+    what: str
+    text: str
+
+
+def lines(records: Records) -> list[Line]:
+    found = [Line(at, "sds", "Signal fra SDS", "FMK nede (outage)") for at in records.signals]
+    found += [Line(e.at, e.actor, LABELS.get(e.kind, e.kind), e.text) for e in records.timeline]
+    for notice in records.notices:
+        done = [
+            d.finished_at
+            for d in records.deliveries
+            if d.notice_sequence == notice.sequence and d.finished_at is not None
+        ]
+        if done:
+            what = f"#{notice.sequence} {NOTICES.get(notice.kind, notice.kind)}"
+            text = f"den sidste af {len(done)} leverancer taget imod af relæet"
+            found.append(Line(max(done), "relæ", what, text))
+    return sorted(found, key=lambda line: line.at)
