@@ -9,6 +9,7 @@ never the whole folder, which would take mail another client had marked.
 
 from __future__ import annotations
 
+import ipaddress
 import mailbox
 import socket
 import ssl
@@ -50,6 +51,11 @@ class ImapMailbox:
         self.name = f"imap://{settings.bounce_imap_username or ''}@{host}:{port}"
         self._folder = settings.bounce_imap_folder
         self._created: set[str] = set()
+        if settings.bounce_imap_tls == "none" and not _loopback(host):
+            raise MailboxUnavailable(
+                f"{self.name}: DISPATCHER_BOUNCE_IMAP_TLS=none to a server that is not on this "
+                "host would send the password in clear; use tls or starttls"
+            )
         try:
             self._client = IMAPClient(
                 host,
@@ -144,6 +150,15 @@ class MaildirMailbox:
 
     def close(self) -> None:
         self._box.close()
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _why(exc: BaseException) -> str:

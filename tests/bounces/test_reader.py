@@ -204,3 +204,9 @@ class TestTheMailboxFails:
         )
         assert told.statuses() == state
         assert len(mailbox.folder("INBOX")) == 1
+
+    async def test_plaintext_to_another_host_is_refused(self, told: Told, clock: FakeClock) -> None:
+        settings = told.runtime.settings.model_copy(update={"bounce_imap_host": "imap.example"})
+        done = check_once(replace(told.runtime, settings=settings), clock)
+        [problem] = done.problems
+        assert "DISPATCHER_BOUNCE_IMAP_TLS=none to a server that is not on this host" in problem
