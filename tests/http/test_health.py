@@ -291,7 +291,7 @@ async def test_metrics_of_an_empty_database(client: httpx.AsyncClient) -> None:
 
 
 _STATUSES = ("triggered", "acknowledged", "resolved", "cancelled")
-_DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
+_DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "bounced")
 _NOTICE_KINDS = (
     "initial",
     "update",
@@ -333,6 +333,7 @@ async def test_metrics_follow_a_trigger_through_the_sender(
         "sending": 0,
         "sent": 0,
         "failed": 0,
+        "bounced": 0,
     }
     assert value(before, "oldest_pending_delivery_age_seconds") == 270.0
     assert value(before, "notices_total", kind="initial") == 1
@@ -360,6 +361,7 @@ async def test_metrics_follow_a_trigger_through_the_sender(
         "sending": 0,
         "sent": recipients - 3,
         "failed": 3,
+        "bounced": 0,
     }
     assert value(after, "oldest_pending_delivery_age_seconds") == 0
     assert value(after, "open_incidents") == 1
