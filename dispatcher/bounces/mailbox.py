@@ -24,7 +24,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from dispatcher.config import Settings
 
 BATCH = 50  # messages fetched per IMAP round trip
-IMAP_TIMEOUT = 30.0
+IMAP_TIMEOUT = 15.0  # within the daemon's shutdown grace (20 s)
 
 
 class MailboxUnavailable(Exception):
