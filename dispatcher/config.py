@@ -25,8 +25,8 @@ from sqlalchemy.exc import ArgumentError
 
 from dispatcher.bounces.settings import BounceSettings
 from dispatcher.defaults import packaged
-from dispatcher.paging.settings import SmsSettings
 from dispatcher.durations import Duration
+from dispatcher.paging.settings import SmsSettings
 
 ENV_PREFIX = "DISPATCHER_"
 DEVELOPMENT_LINK_SECRET = "development-only-link-secret"  # noqa: S105  (refused in production)
