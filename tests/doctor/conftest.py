@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 from typer.testing import CliRunner, Result
 
 from dispatcher.cli.app import app
 from dispatcher.mailcatcher import MailCatcher
 from tests.conftest import CONTACTS, TEMPLATES
 from tests.contacts.conftest import replace_placeholders
-from tests.support.databases import BACKENDS, PG_SERVER
+from tests.support.databases import BACKENDS, PgDatabases
 from tests.support.tls import Pki, make_pki
 
 # The settings `dispatcher serve` accepts in production, besides the contacts.
@@ -97,16 +95,10 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         path.write_bytes(b"")
         yield f"sqlite:///{path}"
         return
-    name = f"dispatcher_doctor_empty_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    databases: PgDatabases = request.getfixturevalue("pg_databases")
+    url = databases.new(migrated=False)
+    yield url
+    databases.drop(url)
 
 
 @pytest.fixture(scope="session")

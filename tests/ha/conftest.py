@@ -22,9 +22,11 @@ MEASURED = (
 
 
 @pytest.fixture
-def pg_url(pg_databases: PgDatabases) -> str:
+def pg_url(pg_databases: PgDatabases) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database: HA needs PostgreSQL."""
-    return pg_databases.new()
+    url = pg_databases.new()
+    yield url
+    pg_databases.drop(url)
 
 
 @pytest.fixture

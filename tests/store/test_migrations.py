@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 import dispatcher.store.tables  # noqa: F401
 from dispatcher.store.db import make_engine
 from dispatcher.store.migrate import current_revision, head_revision, is_current, upgrade
-from tests.support.databases import PG_SERVER
+from tests.support.databases import BACKENDS, PgDatabases
 
 
 def test_migrated_schema_matches_the_tables(engine: Engine) -> None:
@@ -28,13 +28,13 @@ def test_upgrade_is_idempotent_and_current(engine: Engine) -> None:
     assert current_revision(engine) == head_revision(engine)
 
 
-def test_replicas_migrating_a_fresh_postgresql_database_at_once_take_turns() -> None:
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="PostgreSQL not tested")
+def test_replicas_migrating_a_fresh_postgresql_database_at_once_take_turns(
+    pg_databases: PgDatabases,
+) -> None:
     """Two replicas starting together on an empty database must not both create the tables."""
-    name = f"dispatcher_race_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engines = [make_engine(f"{PG_SERVER}/{name}") for _ in range(3)]
+    url = pg_databases.new(migrated=False)
+    engines = [make_engine(url) for _ in range(3)]
     try:
         with ThreadPoolExecutor(len(engines)) as pool:
             list(pool.map(upgrade, engines))
@@ -42,6 +42,4 @@ def test_replicas_migrating_a_fresh_postgresql_database_at_once_take_turns() -> 
     finally:
         for engine in engines:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        pg_databases.drop(url)
