@@ -17,11 +17,8 @@ recorded before it kills, so the exact-once assertions hold strictly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import shutil
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -33,7 +30,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from dispatcher.clock import SystemClock
@@ -43,13 +39,14 @@ from dispatcher.daemon.leadership import RENEW, TTL
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import CatcherHandler, MailCatcher, Received
 from dispatcher.notices.render import NoticeRenderer, standard_guidance
-from dispatcher.store.db import transaction
+from dispatcher.store.db import make_engine, transaction
 from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow
 from tests.conftest import TEMPLATES
 from tests.support.daemon import DaemonProcess, leader_lease, wait_for
-from tests.support.databases import PG_SERVER, SqliteDatabases
+from tests.support.databases import SqliteDatabases
 from tests.support.incidents import fmk_down, notice_addresses
 from tests.support.mail import parse, per_recipient
+from tests.support.postgres import OwnPostgres, own_postgres, server_programs
 
 pytestmark = pytest.mark.slow
 
@@ -426,56 +423,24 @@ def test_the_next_update_comes_on_time_after_failover(
 # -- 4: a PostgreSQL restart under a running pair ----------------------------------------------
 
 
-def local_cluster() -> tuple[str, str] | None:
-    """(version, name) of the local cluster that serves the test database, if pg_ctlcluster
-    can restart it."""
-    if shutil.which("pg_ctlcluster") is None or shutil.which("pg_lsclusters") is None:
-        return None
-    url = make_url(PG_SERVER)
-    if url.host not in {None, "", "127.0.0.1", "localhost", "::1"}:
-        return None
-    port = str(url.port or 5432)
-    listing = subprocess.run(
-        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
-    ).stdout
-    for line in listing.splitlines():
-        fields = line.split()
-        if len(fields) >= 3 and fields[2] == port:
-            return fields[0], fields[1]
-    return None
-
-
-def pg_ctl(version: str, name: str, action: str) -> None:
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, action]
-    subprocess.run(command, check=True, timeout=60)
-
-
-def pg_ready(timeout: float) -> bool:
-    url = make_url(PG_SERVER)
-    command = ["pg_isready", "-q", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432)]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if subprocess.run(command, check=False).returncode == 0:
-            return True
-        time.sleep(0.1)
-    return False
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[OwnPostgres]:
+    """A PostgreSQL server of this test's own, which it may stop and start."""
+    programs = server_programs()
+    if programs is None:
+        reason = "needs PostgreSQL's server programs (initdb, pg_ctl) to run a server of its own"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; .ci/run installs Debian's postgresql package")
+        pytest.skip(reason)
+    with own_postgres(programs, tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
-def restartable_cluster() -> Iterator[tuple[str, str]]:
-    """The local cluster, running again after the test whatever happened in it."""
-    cluster = local_cluster()
-    if cluster is None:
-        pytest.skip(
-            "needs pg_ctlcluster (postgresql-common) managing the local cluster that serves "
-            f"{make_url(PG_SERVER).render_as_string(hide_password=True)}"
-        )
-    yield cluster
-    if not pg_ready(5):
-        version, name = cluster
-        with contextlib.suppress(subprocess.SubprocessError):
-            pg_ctl(version, name, "start")
-    assert pg_ready(60), "PostgreSQL did not come back after the test"
+def own_engine(own_server: OwnPostgres) -> Iterator[Engine]:
+    engine = make_engine(own_server.url)
+    yield engine
+    engine.dispose()
 
 
 class ReplicaDied(AssertionError):
@@ -494,11 +459,10 @@ def check_alive(*daemons: DaemonProcess) -> None:
 
 
 def test_the_pair_rides_out_a_postgresql_restart(
-    restartable_cluster: tuple[str, str],
-    pg_url: str,
-    pg_engine: Engine,
-    dispatch: service.Dispatch,
+    own_server: OwnPostgres,
+    own_engine: Engine,
     registry: Registry,
+    renderer: NoticeRenderer,
     daemons: list[DaemonProcess],
     tmp_path: Path,
     record_property: Callable[[str, object], None],
@@ -507,26 +471,27 @@ def test_the_pair_rides_out_a_postgresql_restart(
     HTTP and are ready, and a notice sent after the restart arrives exactly once. Then the
     leader stops cleanly and hands the lease over at once.
 
-    The restart is `pg_ctlcluster stop`, 4 s, `pg_ctlcluster start` rather than
-    `pg_ctlcluster restart`: how long the latter keeps the server away depends on the
-    checkpoint it must finish (0.3 s to over 4 s here), so the replicas might not notice.
-    4 s is longer than the sender's idle poll (1 s) and a lease renewal (2 s), so every
-    replica meets the outage, and shorter than the lease (10 s), so the leader keeps it.
+    The server is the test's own (tests/support/postgres.py), so that the restart cuts off
+    nobody else's tests. The restart is `pg_ctl stop`, 4 s, `pg_ctl start` rather than
+    `pg_ctl restart`: how long the latter keeps the server away depends on the checkpoint it
+    must finish, so the replicas might not notice. 4 s is longer than the sender's idle poll
+    (1 s) and a lease renewal (2 s), so every replica meets the outage, and shorter than the
+    lease (10 s), so the leader keeps it.
     """
-    version, name = restartable_cluster
     addresses = notice_addresses(registry)
     relay = Relay()
+    pg_engine = own_engine
+    dispatch = _dispatch(pg_engine, registry, renderer, Policy())
     with MailCatcher(relay) as smtp:
-        pair = start_pair(pg_url, smtp.port, pg_engine, tmp_path, daemons)
+        pair = start_pair(own_server.url, smtp.port, pg_engine, tmp_path, daemons)
         incident, _ = service.trigger(dispatch, fmk_down(), SystemClock().now())
         pair.standing_by()
         wait_for(all_sent(pg_engine, "initial", len(addresses)), what="the initial notice")
 
         started = time.monotonic()
-        pg_ctl(version, name, "stop")  # fast shutdown: every connection is cut
+        own_server.stop()  # fast shutdown: every connection is cut
         time.sleep(PG_DOWN)
-        pg_ctl(version, name, "start")
-        assert pg_ready(30), "PostgreSQL did not come back"
+        own_server.start()  # waits until the server takes connections
         back, back_at = time.monotonic(), datetime.now(UTC)
         record_property("pg_down_s", round(back - started, 2))
 
