@@ -13,6 +13,7 @@ import ssl
 from dataclasses import dataclass
 
 import aiosmtplib
+from aiosmtplib.protocol import SMTPProtocol
 
 from dispatcher.config import Settings, SmtpTls
 from dispatcher.doctor.result import CheckResult, failed, not_checked, passed, warned
@@ -224,7 +225,19 @@ def _reply(exc: BaseException) -> str:
 async def _quit(client: aiosmtplib.SMTP) -> None:
     if not client.is_connected:
         return
+    protocol = client.protocol
     try:
         await client.quit()
     except (aiosmtplib.SMTPException, OSError):
         client.close()
+    await _closed(protocol, client.timeout)
+
+
+async def _closed(protocol: SMTPProtocol | None, timeout: float | None) -> None:
+    """Wait (within `timeout`) until the connection is closed. Over TLS that is after the
+    relay's close_notify, some loop turns after QUIT: a loop that ends first (`asyncio.run`)
+    leaves the socket open."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (timeout or 0)
+    while protocol is not None and protocol.transport is not None and loop.time() < deadline:
+        await asyncio.sleep(0.01)
