@@ -4,7 +4,9 @@ server on loopback, a hand-moved clock, and the dispatch services wired to them.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,9 +25,22 @@ from dispatcher.store.db import make_engine
 from tests.support.clock import FakeClock
 from tests.support.databases import BACKENDS, PgDatabases, SqliteDatabases
 
+# pytest imports GNU readline before it captures output (_pytest/capture.py), and readline
+# exports COLUMNS=80 and LINES=24 when no terminal is attached, which pytest-xdist's workers
+# inherit. The CLI's rich consoles (dispatcher/cli/context.py) are made at import and take
+# COLUMNS then, so the width a test gives a command (COLUMNS in CliRunner's env) was ignored.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTACTS = ROOT / "contacts"
 TEMPLATES = ROOT / "templates"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (in their order), so that under pytest-xdist no worker is still
+    on a long test when the others have run out of work."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)
@@ -52,14 +67,23 @@ def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> SqliteDatabase
     return SqliteDatabases(tmp_path_factory.mktemp("sqlite"))
 
 
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
+    """A fresh, migrated, empty database of `backend`, dropped (PostgreSQL) when it is done."""
+    if backend != "postgresql":
+        yield request.getfixturevalue("sqlite_databases").new()
+        return
+    databases: PgDatabases = request.getfixturevalue("pg_databases")
+    url = databases.new()
+    yield url
+    databases.drop(url)
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> str:
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, migrated, empty database of each backend in turn."""
-    if request.param == "postgresql":
-        databases: PgDatabases | SqliteDatabases = request.getfixturevalue("pg_databases")
-    else:
-        databases = request.getfixturevalue("sqlite_databases")
-    return databases.new()
+    with fresh_database(request, request.param) as url:
+        yield url
 
 
 @pytest.fixture

@@ -34,7 +34,9 @@ from dispatcher.daemon.http_server import (
 )
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.signals.auth import sign
+from tests.conftest import fresh_database
 from tests.support.daemon import ROOT, DaemonProcess, wait_for
+from tests.support.databases import BACKENDS
 
 SECRET = "sds-webhook-secret-for-tests-0123456789"
 SLOW_REQUEST = (
@@ -229,23 +231,29 @@ def test_more_slow_clients_than_open_files_for_30_seconds(
     assert all(status in (200, 503) for _, status in probes), probes
 
 
-@pytest.fixture
-def strict_daemon(database_url: str, smtp: MailCatcher, tmp_path: Path) -> Iterator[DaemonProcess]:
-    daemon = DaemonProcess(
-        database_url=database_url,
-        smtp_port=smtp.port,
-        log=tmp_path / "daemon.log",
-        webhook_secret=SECRET,
-        http_header_timeout="1s",
-        http_body_timeout="1s",
-    )
-    try:
-        yield daemon.start()
-    finally:
-        daemon.stop_quietly()
+@pytest.fixture(scope="class", params=BACKENDS)
+def strict_daemon(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DaemonProcess]:
+    """One daemon with 1 s deadlines on each backend for the whole class: each test has
+    connections of its own and leaves nothing behind (one incident, from the prompt client)."""
+    with MailCatcher() as smtp, fresh_database(request, request.param) as database_url:
+        daemon = DaemonProcess(
+            database_url=database_url,
+            smtp_port=smtp.port,
+            log=tmp_path_factory.mktemp("strict-daemon") / "daemon.log",
+            webhook_secret=SECRET,
+            http_header_timeout="1s",
+            http_body_timeout="1s",
+        )
+        try:
+            yield daemon.start()
+        finally:
+            daemon.stop_quietly()
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("strict_daemon")
 class TestDeadlines:
     def test_headers_that_stop_coming_get_408(self, strict_daemon: DaemonProcess) -> None:
         sock = slow_client(strict_daemon.http_port, b"GET /healthz HTTP/1.1\r\nHost: d")

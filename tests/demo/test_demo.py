@@ -21,6 +21,9 @@ import pytest
 from dispatcher.contacts.model import Registry
 from tests.conftest import CONTACTS, TEMPLATES
 
+# One demo run (the module's fixture) for all of them: on one worker, and among the first.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
+
 MUNICIPAL = ["initial", "update", "update", "all_clear"]
 
 

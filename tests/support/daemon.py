@@ -21,6 +21,8 @@ from dispatcher.store.db import transaction
 from dispatcher.store.tables import LEADER_LEASE, LeaderLeaseRow, ReplicaRow
 
 ROOT = Path(__file__).resolve().parents[2]
+PORT_TAKEN = "cannot listen on 127.0.0.1:{port}: Address already in use"
+PORT_ATTEMPTS = 3
 
 
 def wait_for(
@@ -72,7 +74,29 @@ class DaemonProcess:
         return self
 
     def start(self) -> DaemonProcess:
+        """Spawn and wait until healthy. The port is picked free before the process binds it,
+        so a test in another worker may take it meanwhile: then the daemon is started again on
+        another port (and its log is as if the attempt had never been)."""
+        for _ in range(PORT_ATTEMPTS - 1):
+            logged = self.log.stat().st_size if self.log.exists() else 0
+            try:
+                return self.spawn().wait_healthy()
+            except AssertionError:
+                if not self._lost_its_port(since=logged):
+                    raise
+            with self.log.open("r+b") as log:
+                log.truncate(logged)
+            self.http_port = free_port()
+            self.env["DISPATCHER_HTTP_PORT"] = str(self.http_port)
         return self.spawn().wait_healthy()
+
+    def _lost_its_port(self, *, since: int) -> bool:
+        """Whether the process exited because its port was taken (its log after `since`)."""
+        if self.alive():
+            return False
+        with self.log.open("rb") as log:
+            log.seek(since)
+            return PORT_TAKEN.format(port=self.http_port) in log.read().decode(errors="replace")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
