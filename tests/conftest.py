@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -24,6 +25,7 @@ from dispatcher.outbox.sender import Sender
 from dispatcher.store.db import make_engine
 from tests.support.clock import FakeClock
 from tests.support.databases import BACKENDS, PgDatabases, SqliteDatabases
+from tests.support.workers import SharedFixtureScheduling
 
 # pytest imports GNU readline before it captures output (_pytest/capture.py), and readline
 # exports COLUMNS=80 and LINES=24 when no terminal is attached, which pytest-xdist's workers
@@ -41,6 +43,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests first (in their order), so that under pytest-xdist no worker is still
     on a long test when the others have run out of work."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `-n N`: each test on the next free worker, in collection order, except the
+    groups of `tests.support.workers.SHARE_A_WORKER`, which share one expensive fixture."""
+    if config.getoption("dist") != "load":
+        return None
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

@@ -253,8 +253,7 @@ def strict_daemon(
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("strict_daemon")
-class TestDeadlines:
+class TestDeadlines:  # on one worker: tests/support/workers.py
     def test_headers_that_stop_coming_get_408(self, strict_daemon: DaemonProcess) -> None:
         sock = slow_client(strict_daemon.http_port, b"GET /healthz HTTP/1.1\r\nHost: d")
         with sock:

@@ -21,8 +21,8 @@ import pytest
 from dispatcher.contacts.model import Registry
 from tests.conftest import CONTACTS, TEMPLATES
 
-# One demo run (the module's fixture) for all of them: on one worker, and among the first.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
+# Among the first; one demo run (the module's fixture) for all (see tests/support/workers.py).
+pytestmark = pytest.mark.slow
 
 MUNICIPAL = ["initial", "update", "update", "all_clear"]
 
