@@ -2,8 +2,8 @@
 
 A daemon killed inside that window sends the delivery again after a restart (see
 docs/delivery-guarantees.md). The relay runs in its own process (as a real relay is elsewhere)
-and notes the moment it answers 250 to each message; the sender notes the moment `mark_sent`
-has committed. Both read CLOCK_MONOTONIC, which all processes of one machine share. Each case
+and notes the moment it answers 250 to each message; the sender notes the moment its `sent`
+has committed (`queue.finish`, which records a group in one transaction). Both read CLOCK_MONOTONIC, which all processes of one machine share. Each case
 sends the initial notice to the 98 municipalities and 3 vendors `--rounds` times with the
 default send concurrency, idle and with `--load` busy processes beside it, on SQLite and
 PostgreSQL. The window is split into its parts: *reply → sender* (the sender's task has the
@@ -96,8 +96,8 @@ class Stamps:
 
 @contextmanager
 def stamped(stamps: Stamps) -> Iterator[None]:
-    """Wrap the SMTP send and `queue.mark_sent` (as the sender looks them up) to note times."""
-    send, mark_sent = smtp.SmtpConnection.send, queue.mark_sent
+    """Wrap the SMTP send and `queue.finish` (as the sender looks them up) to note times."""
+    send, finish = smtp.SmtpConnection.send, queue.finish
 
     async def timed_send(
         self: smtp.SmtpConnection, envelope_from: str, rcpt: str, raw: bytes
@@ -106,20 +106,22 @@ def stamped(stamps: Stamps) -> Iterator[None]:
         stamps.sender[rcpt] = now_ns()
         return reply
 
-    def timed_mark_sent(*args: Any, **kwargs: Any) -> bool:
-        claim: queue.Claim = args[1]
-        stamps.thread[claim.recipient] = now_ns()
-        recorded = mark_sent(*args, **kwargs)
-        stamps.commit[claim.recipient] = now_ns()
+    def timed_finish(engine: Any, outcomes: list[queue.Outcome]) -> list[bool]:
+        sent = [o.claim.recipient for o in outcomes if o.sent]
+        started = now_ns()
+        recorded = finish(engine, outcomes)
+        committed = now_ns()
+        for rcpt in sent:
+            stamps.thread[rcpt], stamps.commit[rcpt] = started, committed
         return recorded
 
     smtp.SmtpConnection.send = timed_send  # type: ignore[method-assign]
-    queue.mark_sent = timed_mark_sent
+    queue.finish = timed_finish
     try:
         yield
     finally:
         smtp.SmtpConnection.send = send  # type: ignore[method-assign]
-        queue.mark_sent = mark_sent
+        queue.finish = finish
 
 
 async def one_round(database_url: str, port: int) -> Stamps:

@@ -151,6 +151,11 @@ class HttpServer(uvicorn.Server):
                 await asyncio.sleep(ACCEPT_RETRY_SECONDS)
 
     def _admit(self, conn: socket.socket, gate: Gate) -> None:
+        if conn.family in (socket.AF_INET, socket.AF_INET6):
+            # asyncio sets this only on sockets made with proto IPPROTO_TCP, and ours (from
+            # socket.create_server) have proto 0: without it a keep-alive client waits ~40 ms
+            # per response (Nagle holding the body for the ACK the client delays).
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         served = not gate.full()
         gate.opened(served=served)
         protocol = self._protocol(gate) if served else Refusal(gate)

@@ -23,6 +23,7 @@ from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
 from dispatcher.notices.timefmt import COPENHAGEN
 from dispatcher.oncall.duty import on_duty
+from dispatcher.outbox import wakeup
 from dispatcher.paging import outbox as paging
 from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow
 
@@ -240,6 +241,7 @@ def enqueue_notice(
         )
         session.add(message)
         session.flush()
+        wakeup.queued(session)
         paged = to.recipient if isinstance(to.recipient, Person) else None
         for person in to.to:
             if paged is not None and not paged.pages_by(Channel.EMAIL):

@@ -3,13 +3,15 @@
 A claim is committed before the SMTP transaction starts, and the outcome after it ends, so a
 crash leaves a row `pending` (never sent) or `sending` (maybe sent). A `sending` row whose claim
 has expired is claimed again; that retry is the one window in which a recipient can get a
-notice twice (see docs/delivery-guarantees.md).
+notice twice (see docs/delivery-guarantees.md). Outcomes are recorded in groups (`finish`): one
+transaction for all that are ready, each row still under its own claim token.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, or_, select, update
@@ -150,51 +152,84 @@ def _id(value: int | None) -> int:
     return value
 
 
-def _finish(engine: Engine, claim: Claim, **values: object) -> bool:
-    """Record an outcome if the claim still holds; False if another sender took the row over.
+@dataclass(frozen=True)
+class Outcome:
+    """What to write to one claimed delivery's row once its SMTP transaction has ended."""
 
-    One UPDATE, atomic by itself. On PostgreSQL it runs in autocommit, one round trip instead of
-    BEGIN, UPDATE and COMMIT: after the relay's 250 this is all that stands between the message
-    and its record (the duplicate window, docs/delivery-guarantees.md). SQLite keeps the
-    write-locking transaction of `transaction`."""
-    statement = (
+    claim: Claim
+    values: dict[str, object] = field(hash=False)
+
+    @property
+    def sent(self) -> bool:
+        return self.values.get("status") == DeliveryStatus.SENT
+
+    @property
+    def retry(self) -> bool:
+        return "next_attempt_at" in self.values
+
+
+def sent(claim: Claim, *, reply: str, now: datetime) -> Outcome:
+    return Outcome(claim, {"status": DeliveryStatus.SENT, "last_reply": reply, "finished_at": now})
+
+
+def failed(claim: Claim, *, reply: str, now: datetime) -> Outcome:
+    return Outcome(
+        claim, {"status": DeliveryStatus.FAILED, "last_reply": reply, "finished_at": now}
+    )
+
+
+def retry(claim: Claim, *, reply: str, at: datetime) -> Outcome:
+    return Outcome(
+        claim, {"status": DeliveryStatus.PENDING, "last_reply": reply, "next_attempt_at": at}
+    )
+
+
+def handed_back(claim: Claim) -> Outcome:
+    """Never sent (the daemon is stopping): due again at once, the attempt not counted."""
+    return Outcome(claim, {"status": DeliveryStatus.PENDING, "attempts": claim.attempts - 1})
+
+
+def finish(engine: Engine, outcomes: Sequence[Outcome]) -> list[bool]:
+    """Record `outcomes` in one transaction, each only if its claim still holds; per outcome,
+    False if another sender took the row over.
+
+    One UPDATE per row, one commit for them all: the commit (a flush to disk) is what costs, and
+    after the relay's 250 it is all that stands between the message and its record (the
+    duplicate window, docs/delivery-guarantees.md). A single outcome on PostgreSQL runs in
+    autocommit, one round trip instead of BEGIN, UPDATE and COMMIT. SQLite's transaction takes
+    the write lock (`BEGIN IMMEDIATE`)."""
+    statements = [
         update(DeliveryRow)
         .where(
-            col(DeliveryRow.id) == claim.delivery_id,
-            col(DeliveryRow.claim_token) == claim.token,
+            col(DeliveryRow.id) == o.claim.delivery_id,
+            col(DeliveryRow.claim_token) == o.claim.token,
             col(DeliveryRow.status) == DeliveryStatus.SENDING,
         )
-        .values(claimed_until=None, **values)
-    )
-    if is_sqlite(engine):
-        with transaction(engine) as session:
-            return session.execute(statement).rowcount == 1  # type: ignore[attr-defined,no-any-return]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(statement).rowcount == 1
+        .values(claimed_until=None, **o.values)
+        for o in outcomes
+    ]
+    if len(statements) == 1 and not is_sqlite(engine):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return [connection.execute(statements[0]).rowcount == 1]
+    with engine.begin() as connection:
+        return [connection.execute(s).rowcount == 1 for s in statements]
 
 
 def mark_sent(engine: Engine, claim: Claim, *, reply: str, now: datetime) -> bool:
-    return _finish(engine, claim, status=DeliveryStatus.SENT, last_reply=reply, finished_at=now)
+    return finish(engine, [sent(claim, reply=reply, now=now)])[0]
 
 
 def mark_failed(engine: Engine, claim: Claim, *, reply: str, now: datetime) -> bool:
-    return _finish(engine, claim, status=DeliveryStatus.FAILED, last_reply=reply, finished_at=now)
+    return finish(engine, [failed(claim, reply=reply, now=now)])[0]
 
 
 def mark_retry(engine: Engine, claim: Claim, *, reply: str, at: datetime) -> bool:
-    return _finish(
-        engine, claim, status=DeliveryStatus.PENDING, last_reply=reply, next_attempt_at=at
-    )
+    return finish(engine, [retry(claim, reply=reply, at=at)])[0]
 
 
 def release(engine: Engine, claims: list[Claim]) -> int:
     """Hand back claims that were never sent (the daemon is stopping): due again at once."""
-    released = 0
-    for claim in claims:
-        released += _finish(
-            engine, claim, status=DeliveryStatus.PENDING, attempts=claim.attempts - 1
-        )
-    return released
+    return sum(finish(engine, [handed_back(c) for c in claims])) if claims else 0
 
 
 def next_due_at(engine: Engine, channel: str = "email") -> datetime | None:

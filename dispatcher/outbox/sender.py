@@ -1,6 +1,10 @@
 """The sender: claims due deliveries, sends each over SMTP, records the relay's answer.
 
-`run_once` is one step (tests call it with a frozen clock); `run` loops until told to stop.
+`run` streams: it claims a few deliveries ahead into a queue from which every SMTP connection
+takes its next one as soon as it is free, so no connection waits for the slowest of a batch. It
+is woken when deliveries are queued (`outbox.wakeup`, `outbox.watch`) and otherwise looks at
+the clock every `IDLE_POLL`. `run_once` sends one claimed batch the same way and returns when
+all of it is recorded (tests call it with a frozen clock).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import random
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext, suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 import structlog
@@ -20,7 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from dispatcher.bounces import verp
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
-from dispatcher.outbox import queue
+from dispatcher.outbox import queue, wakeup, watch
+from dispatcher.outbox.record import Recorder
 from dispatcher.outbox.retry import RetryPolicy
 from dispatcher.outbox.smtp import SendFailure, SmtpConnection
 from dispatcher.store.db import is_sqlite
@@ -28,7 +33,12 @@ from dispatcher.waiting import first_of
 
 log = structlog.get_logger(__name__)
 
+# An idle sender compares the earliest due time it knows with the clock this often, without a
+# query; it is what notices a retry fall due on a clock that is not the wall clock (the demo's).
 IDLE_POLL = timedelta(seconds=1)
+# It reads the queue again at least this often even if nobody woke it: a safety net for a
+# notification lost while the LISTEN connection was down, or rows written by hand.
+RESCAN = timedelta(seconds=30)
 DATABASE_RETRY = timedelta(seconds=2)
 
 P = ParamSpec("P")
@@ -63,10 +73,12 @@ class Sender:
         self._stop = asyncio.Event()
         self._leader = leader
         # SQLite lets one writer in at a time, and a waiting one polls with sleeps of up to
-        # 100 ms; the lanes queue for their records on a lock instead, woken at once.
+        # 100 ms; the claims and the records queue on a lock instead, woken at once.
         self._writes: AbstractContextManager[object] = (
             threading.Lock() if is_sqlite(engine) else nullcontext()
         )
+        self._recorder = Recorder(lambda outcomes: self._locked(queue.finish, engine, outcomes))
+        self._taken = asyncio.Event()
 
     def _fence(self) -> tuple[bool, queue.Fence | None]:
         """Whether we may send now, and under which fence."""
@@ -78,6 +90,17 @@ class Sender:
     def _must_stop(self) -> bool:
         return self._stop.is_set() or not self._fence()[0]
 
+    async def _claim(self, fence: queue.Fence | None, limit: int) -> list[queue.Claim]:
+        return await asyncio.to_thread(
+            self._locked,
+            queue.claim_due,
+            self._engine,
+            now=self._clock.now(),
+            limit=limit,
+            lease=self._lease,
+            fence=fence,
+        )
+
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch of due deliveries and send it; return how many were claimed.
 
@@ -86,62 +109,130 @@ class Sender:
         allowed, fence = self._fence()
         if not allowed:
             return 0
-        claims = await asyncio.to_thread(
-            queue.claim_due,
-            self._engine,
-            now=self._clock.now(),
-            limit=self._concurrency * 4,
-            lease=self._lease,
-            fence=fence,
-        )
+        claims = await self._claim(fence, self._concurrency * 4)
         if claims:
-            lanes = [claims[i :: self._concurrency] for i in range(self._concurrency)]
+            lanes: asyncio.Queue[queue.Claim | None] = asyncio.Queue()
+            for claim in (*claims, *[None] * self._concurrency):
+                lanes.put_nowait(claim)
             async with asyncio.TaskGroup() as group:
-                for connection, lane in zip(self._connections, lanes, strict=True):
-                    if lane:
-                        group.create_task(self._send_lane(connection, lane))
+                for connection in self._connections:
+                    group.create_task(self._lane(connection, lanes))
         return len(claims)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop`. A database that is away (restarting, failing over) is waited
         for: what was claimed and not recorded is claimed again when its claim expires."""
+        self._stop = stop
+        loop = asyncio.get_running_loop()
+
+        def wake_from_any_thread() -> None:
+            with suppress(RuntimeError):  # the loop has closed: nothing left to wake
+                loop.call_soon_threadsafe(self.wake.set)
+
+        unsubscribe = wakeup.subscribe(self._engine, wake_from_any_thread)
+        listening = None
+        if not is_sqlite(self._engine):
+            listening = asyncio.create_task(watch.listen(self._engine, self.wake.set))
+        others = watch.sqlite_watch(self._engine)
         try:
             while not stop.is_set():
                 try:
-                    if await self.run_once(stop):
-                        continue
-                    idle = await self._idle_seconds()
+                    await self._stream(stop, others)
                 except* SQLAlchemyError as group:
                     log.error("sender.database_unavailable", error=str(group.exceptions[0]))
-                    idle = DATABASE_RETRY.total_seconds()
-                self.wake.clear()
-                with suppress(TimeoutError):
-                    async with asyncio.timeout(idle):
-                        await first_of(stop, self.wake)
+                    with suppress(TimeoutError):
+                        async with asyncio.timeout(DATABASE_RETRY.total_seconds()):
+                            await stop.wait()
         finally:
+            unsubscribe()
+            if listening is not None:
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)
+            if others is not None:
+                others.close()
             await self.close()
+
+    async def _stream(self, stop: asyncio.Event, others: watch.SqliteWatch | None) -> None:
+        """Keep up to one claimed delivery per connection waiting in the queue, beyond those
+        being sent, until `stop` or until we no longer lead; then hand back what waits."""
+        lanes: asyncio.Queue[queue.Claim | None] = asyncio.Queue()
+        async with asyncio.TaskGroup() as group:
+            for connection in self._connections:
+                group.create_task(self._lane(connection, lanes))
+            try:
+                await self._feed(lanes, stop, others)
+            finally:
+                waiting = _drain(lanes)
+                for _ in self._connections:
+                    lanes.put_nowait(None)
+            if waiting:
+                released = await self._hand_back(waiting)
+                log.info("sender.handed_back", deliveries=released)
+
+    async def _feed(
+        self,
+        lanes: asyncio.Queue[queue.Claim | None],
+        stop: asyncio.Event,
+        others: watch.SqliteWatch | None,
+    ) -> None:
+        while not stop.is_set():
+            # A wake-up or a foreign commit from here on may be rows this claim does not see.
+            self.wake.clear()
+            if others is not None:
+                others.changed()
+            allowed, fence = self._fence()
+            if not allowed:
+                await self._idle(stop, None, others)
+                continue
+            if lanes.qsize() >= self._concurrency:
+                self._taken.clear()
+                await first_of(stop, self._taken)
+                continue
+            claims = await self._claim(fence, 2 * self._concurrency - lanes.qsize())
+            for claim in claims:
+                lanes.put_nowait(claim)
+            if not claims:
+                due = await asyncio.to_thread(queue.next_due_at, self._engine)
+                await self._idle(stop, due, others)
+
+    async def _idle(
+        self, stop: asyncio.Event, due: datetime | None, others: watch.SqliteWatch | None
+    ) -> None:
+        """Wait until there may be work: a wake-up, another process's commit (SQLite), `due`
+        reached by our clock, or `RESCAN` since we last read the queue."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + RESCAN.total_seconds()
+        step = (watch.SQLITE_POLL if others is not None else IDLE_POLL).total_seconds()
+        while not stop.is_set() and loop.time() < until:
+            wait = step
+            if due is not None:
+                wait = min(wait, max((due - self._clock.now()).total_seconds(), 0.0))
+            with suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await first_of(stop, self.wake)
+                    return
+            if due is not None and self._clock.now() >= due:
+                return
+            if others is not None and others.changed():
+                return
 
     async def close(self) -> None:
         for connection in self._connections:
             await connection.close()
 
-    async def _idle_seconds(self) -> float:
-        due = await asyncio.to_thread(queue.next_due_at, self._engine)
-        idle = IDLE_POLL.total_seconds()
-        if due is not None:
-            idle = min(idle, max((due - self._clock.now()).total_seconds(), 0.0))
-        return idle
-
-    async def _send_lane(self, connection: SmtpConnection, claims: list[queue.Claim]) -> None:
-        """Send `claims` one after another. An unexpected error with one delivery is logged and
-        leaves its row claimed, to be tried again when the claim expires, and the lane goes on; a
-        database error stops the batch, and `run` waits the database out."""
-        for index, claim in enumerate(claims):
+    async def _lane(
+        self, connection: SmtpConnection, lanes: asyncio.Queue[queue.Claim | None]
+    ) -> None:
+        """Send the claims this connection takes from `lanes`, one after another, until it
+        takes None. An unexpected error with one delivery is logged and leaves its row claimed,
+        to be tried again when the claim expires, and the lane goes on; a database error stops
+        the lane (and the sender's round), and `run` waits the database out."""
+        while (claim := await lanes.get()) is not None:
+            self._taken.set()
             if self._must_stop():
-                left = claims[index:]
-                released = await self._record(queue.release, self._engine, left)
+                released = await self._hand_back([claim])
                 log.info("sender.handed_back", deliveries=released)
-                return
+                continue
             try:
                 await self._deliver(connection, claim)
             except SQLAlchemyError:
@@ -154,15 +245,14 @@ class Sender:
                     retry_after=self._lease.total_seconds(),
                 )
 
-    async def _record(self, write: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run one outcome's write in a worker thread, queued behind this sender's other writes
-        on SQLite."""
+    async def _hand_back(self, claims: list[queue.Claim]) -> int:
+        records = (self._recorder.record(queue.handed_back(c)) for c in claims)
+        return sum(await asyncio.gather(*records))
 
-        def locked() -> R:
-            with self._writes:
-                return write(*args, **kwargs)
-
-        return await asyncio.to_thread(locked)
+    def _locked(self, write: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run one write (in a worker thread), queued behind this sender's others on SQLite."""
+        with self._writes:
+            return write(*args, **kwargs)
 
     async def _deliver(self, connection: SmtpConnection, claim: queue.Claim) -> None:
         bound = log.bind(
@@ -178,8 +268,8 @@ class Sender:
         except SendFailure as failure:
             await self._record_failure(claim, failure, bound)
             return
-        recorded = await self._record(
-            queue.mark_sent, self._engine, claim, reply=reply, now=self._clock.now()
+        recorded = await self._recorder.record(
+            queue.sent(claim, reply=reply, now=self._clock.now())
         )
         bound.info("delivery.sent", reply=reply, recorded=recorded)
 
@@ -194,8 +284,19 @@ class Sender:
             )
         if retry_at is None:
             reply = failure.reply if failure.permanent else f"gave up: {failure.reply}"
-            await self._record(queue.mark_failed, self._engine, claim, reply=reply, now=now)
+            await self._recorder.record(queue.failed(claim, reply=reply, now=now))
             bound.error("delivery.failed", reply=reply, permanent=failure.permanent)
             return
-        await self._record(queue.mark_retry, self._engine, claim, reply=failure.reply, at=retry_at)
+        await self._recorder.record(queue.retry(claim, reply=failure.reply, at=retry_at))
+        self.wake.set()  # the sender, if idle, must learn the new due time
         bound.warning("delivery.retry", reply=failure.reply, retry_at=retry_at.isoformat())
+
+
+def _drain(lanes: asyncio.Queue[queue.Claim | None]) -> list[queue.Claim]:
+    """Take the claims that wait in `lanes` (there are no end markers yet)."""
+    taken = []
+    while not lanes.empty():
+        claim = lanes.get_nowait()
+        assert claim is not None
+        taken.append(claim)
+    return taken

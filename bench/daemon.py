@@ -1,0 +1,373 @@
+"""The figures of issue #14 for a real `dispatcher serve`, against a relay in its own process.
+
+Per store (SQLite, PostgreSQL): launch → ready (`/healthz` answers 200); idle RSS and CPU; a
+signed outage POST → both on-call pages accepted by the relay (`--rounds` times, the incident
+cancelled and the outbox drained between rounds); with `DISPATCHER_MUNICIPAL_RELEASE=immediate`,
+POST → the last of the 98 municipal notices and 3 vendor copies, interleaved round by round
+with a bare aiosmtplib client sending the same 101 messages over as many connections to the same
+relay; signed heartbeats over one keep-alive connection and with a connection per request (each
+repeat of an `event_id` still one incident); and the CLI's `--help` and `incident list`. Every
+figure is printed with the load average when it was taken: the machine is shared.
+
+    python -m bench.daemon [--rounds 10] [--stores sqlite,postgresql] [--pg postgresql+psycopg://…]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+
+from bench.inform_all import ROOT, drop_pg, pg_database
+from dispatcher.mailcatcher import CatcherHandler, MailCatcher, free_port
+from dispatcher.signals.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+SECRET = "bench-" + "s" * 40
+ONCALL = {"khs@medcom.dk", "ibs@medcom.dk"}  # contacts/escalation.csv
+
+
+class StampingRelay(CatcherHandler):
+    def __init__(self, pipe: Connection) -> None:
+        super().__init__()
+        self.pipe = pipe
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        reply = await super().handle_DATA(server, session, envelope)
+        self.pipe.send((envelope.rcpt_tos[0], time.monotonic()))
+        return reply
+
+
+def relay_process(port: int, pipe: Connection, stop: Any) -> None:
+    with MailCatcher(StampingRelay(pipe), port=port):
+        pipe.send("ready")
+        stop.wait()
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+class Relay:
+    """The relay's stamps: (recipient, monotonic seconds) per accepted message."""
+
+    def __init__(self, pipe: Connection) -> None:
+        self.pipe = pipe
+
+    def take(self, count: int, timeout: float = 60.0) -> list[tuple[str, float]]:
+        got = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count:
+            if not self.pipe.poll(max(deadline - time.monotonic(), 0)):
+                raise AssertionError(f"relay got {len(got)} of {count} messages")
+            got.append(self.pipe.recv())
+        return got
+
+    def until(self, wanted: Callable[[list[tuple[str, float]]], bool]) -> list[tuple[str, float]]:
+        got: list[tuple[str, float]] = []
+        while not wanted(got):
+            got += self.take(1)
+        return got
+
+    def flush(self, quiet: float = 0.5) -> int:
+        count = 0
+        while self.pipe.poll(quiet):
+            self.pipe.recv()
+            count += 1
+        return count
+
+
+@contextmanager
+def relay() -> Iterator[tuple[int, Relay]]:
+    port = free_port()
+    ours, theirs = multiprocessing.Pipe()
+    stop = multiprocessing.Event()
+    process = multiprocessing.Process(target=relay_process, args=(port, theirs, stop))
+    process.start()
+    assert ours.recv() == "ready"
+    try:
+        yield port, Relay(ours)
+    finally:
+        stop.set()
+        process.join()
+
+
+def env(url: str, smtp_port: int, http_port: int, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DISPATCHER_DATABASE_URL": url,
+        "DISPATCHER_SMTP_HOST": "127.0.0.1",
+        "DISPATCHER_SMTP_PORT": str(smtp_port),
+        "DISPATCHER_HTTP_PORT": str(http_port),
+        "DISPATCHER_WEBHOOK_SECRET": SECRET,
+        "DISPATCHER_LOG_LEVEL": "WARNING",
+        **{f"DISPATCHER_{k.upper()}": v for k, v in extra.items()},
+    }
+
+
+def healthy(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def daemon(
+    environment: dict[str, str], log: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    """A running `dispatcher serve`, and how long it took from launch to ready."""
+    port = int(environment["DISPATCHER_HTTP_PORT"])
+    started = time.monotonic()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dispatcher", "serve"], env=environment, stdout=out, stderr=out
+        )
+    try:
+        while not healthy(port):
+            if process.poll() is not None:
+                raise AssertionError(f"serve exited {process.returncode}; see {log}")
+            time.sleep(0.005)
+        yield process, time.monotonic() - started
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def signed(body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(body).encode()
+    now = int(time.time())
+    return raw, {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(now),
+        SIGNATURE_HEADER: sign(SECRET.encode(), now, raw),
+    }
+
+
+def post(connection: http.client.HTTPConnection, body: dict[str, Any]) -> dict[str, Any]:
+    raw, headers = signed(body)
+    connection.request("POST", "/api/sds/signals", raw, headers)
+    response = connection.getresponse()
+    answer: dict[str, Any] = json.loads(response.read())
+    assert response.status in (200, 201), (response.status, answer)
+    return answer
+
+
+def outage(tag: str) -> dict[str, Any]:
+    return {
+        "event_id": f"bench-{tag}",
+        "service": "FMK",
+        "kind": "outage",
+        "severity": "down",
+        "summary": "FMK svarer ikke",
+        "details": "SDS undersøger fejlen.",
+    }
+
+
+def cancel(url: str, incident: int) -> None:
+    """Cancel the incident from the CLI (another process, as duty staff would)."""
+    environment = {**os.environ, "DISPATCHER_DATABASE_URL": url, "DISPATCHER_LOG_LEVEL": "ERROR"}
+    subprocess.run(
+        [sys.executable, "-m", "dispatcher", "incident", "cancel", str(incident), "--reason", "x"],
+        env=environment,
+        capture_output=True,
+        check=True,
+    )
+
+
+def pct(values: list[float], p: int) -> float:
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def report(what: str, values: list[float], unit: str = "ms") -> None:
+    print(
+        f"  {what:<44} p50 {pct(values, 50):8.1f} {unit}  p99 {pct(values, 99):8.1f} {unit}  "
+        f"max {max(values):8.1f} {unit}  (n={len(values)}, load {load()})",
+        flush=True,
+    )
+
+
+def idle(process: subprocess.Popen[bytes], seconds: float) -> tuple[float, float]:
+    """CPU % of one core and RSS MiB of the idle daemon over `seconds`."""
+
+    def ticks() -> int:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    before, began = ticks(), time.monotonic()
+    time.sleep(seconds)
+    used = (ticks() - before) / os.sysconf("SC_CLK_TCK")
+    rss = next(
+        int(line.split()[1]) / 1024
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS:")
+    )
+    return 100 * used / (time.monotonic() - began), rss
+
+
+def intake(port: int, count: int, keep_alive: bool) -> tuple[float, list[float]]:
+    """Signed heartbeats: requests per second and per-request milliseconds; each event sent
+    twice, the repeat a duplicate."""
+    times = []
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    began = time.perf_counter()
+    for index in range(count):
+        body = {"event_id": f"hb-{keep_alive}-{index // 2}", "service": "FMK", "kind": "heartbeat"}
+        if not keep_alive:
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        started = time.perf_counter()
+        answer = post(connection, body)
+        times.append((time.perf_counter() - started) * 1000)
+        assert answer.get("duplicate", False) == (index % 2 == 1), answer
+    connection.close()
+    return count / (time.perf_counter() - began), times
+
+
+async def bare_client(port: int, messages: list[tuple[str, str, bytes]], concurrency: int) -> None:
+    """What a plain aiosmtplib program does: `concurrency` connections, each taking the next
+    message when it is free."""
+    pending = list(reversed(messages))
+
+    async def lane() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await client.connect()
+        while pending:
+            sender, rcpt, raw = pending.pop()
+            await client.sendmail(sender, [rcpt], raw)
+        await client.quit()
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+
+
+def messages_of(url: str, incident: int) -> list[tuple[str, str, bytes]]:
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from dispatcher.store.db import make_engine, transaction
+    from dispatcher.store.tables import DeliveryRow, MessageRow, NoticeRow
+
+    engine = make_engine(url)
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(col(MessageRow.envelope_from), col(DeliveryRow.recipient), col(MessageRow.raw))
+            .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
+            .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
+            .where(col(NoticeRow.incident_id) == incident, col(NoticeRow.kind) == "initial")
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def cli(url: str) -> tuple[list[float], list[float]]:
+    environment = {**os.environ, "DISPATCHER_DATABASE_URL": url}
+    runs: dict[str, list[float]] = {"help": [], "list": []}
+    for _ in range(5):
+        for name, args in (("help", ["--help"]), ("list", ["incident", "list"])):
+            began = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "dispatcher", *args],
+                env=environment,
+                capture_output=True,
+                check=True,
+            )
+            runs[name].append((time.perf_counter() - began) * 1000)
+    return runs["help"], runs["list"]
+
+
+def bench_store(store: str, url: str, rounds: int, folder: Path) -> None:
+    print(f"{store}:", flush=True)
+    with relay() as (smtp_port, stamps):
+        http_port = free_port()
+        environment = env(url, smtp_port, http_port)
+        with daemon(environment, folder / f"{store}.log") as (process, ready):
+            print(f"  {'serve launch → ready':<44} {ready * 1000:8.0f} ms  (load {load()})")
+            time.sleep(3)
+            cpu, rss = idle(process, 20)
+            print(
+                f"  {'idle serve over 20 s':<44} {cpu:8.2f} % CPU  {rss:6.1f} MiB  (load {load()})"
+            )
+            pages = []
+            connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
+            for index in range(rounds):
+                began = time.monotonic()
+                answer = post(connection, outage(f"{store}-page-{time.time_ns()}-{index}"))
+                got = stamps.until(lambda g: ONCALL <= {r for r, _ in g})
+                pages.append((max(t for r, t in got if r in ONCALL) - began) * 1000)
+                cancel(url, int(answer["incident"]))
+                stamps.flush()
+            connection.close()
+            report("POST → both on-call pages at the relay", pages)
+            rate, times = intake(http_port, 400, keep_alive=True)
+            report(f"heartbeats, keep-alive: {rate:7.0f} req/s; each", times)
+            rate, times = intake(http_port, 400, keep_alive=False)
+            report(f"heartbeats, new connection: {rate:5.0f} req/s; each", times)
+    with relay() as (smtp_port, stamps):
+        http_port = free_port()
+        environment = env(url, smtp_port, http_port, municipal_release="immediate")
+        ours, bare, posts = [], [], []
+        with daemon(environment, folder / f"{store}-immediate.log"):
+            connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=60)
+            for index in range(rounds):
+                began = time.monotonic()
+                answer = post(connection, outage(f"{store}-all-{time.time_ns()}-{index}"))
+                posts.append((time.monotonic() - began) * 1000)
+                got = stamps.take(2 + 101)  # the pages, then the notice (vendors in it)
+                ours.append((max(t for _, t in got) - began) * 1000)
+                messages = messages_of(url, int(answer["incident"]))
+                assert len(messages) == 101, len(messages)
+                cancel(url, int(answer["incident"]))
+                stamps.flush()
+                began = time.monotonic()
+                asyncio.run(bare_client(smtp_port, messages, 4))
+                got = stamps.take(101)
+                bare.append((max(t for _, t in got) - began) * 1000)
+            connection.close()
+        report("the outage POST alone (release immediate)", posts)
+        report("POST → last of 98 notices + 3 copies", ours)
+        report("bare aiosmtplib, 4 connections, 101 msgs", bare)
+        print(f"  ratio (p50): {pct(ours, 50) / pct(bare, 50):.2f}x the bare client")
+    helps, lists = cli(url)
+    report("dispatcher --help", helps)
+    report("dispatcher incident list", lists)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
+    args = parser.parse_args()
+    print(f"load average at start {load()} (1/5/15 min); the machine is shared")
+    with tempfile.TemporaryDirectory() as tmp:
+        for store in args.stores.split(","):
+            if store == "sqlite":
+                bench_store(store, f"sqlite:///{Path(tmp) / 'bench.db'}", args.rounds, Path(tmp))
+                continue
+            name, url = pg_database(args.pg)
+            try:
+                bench_store(store, url, args.rounds, Path(tmp))
+            finally:
+                drop_pg(args.pg, name)
+
+
+if __name__ == "__main__":
+    main()
