@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from dispatcher import logs
 from dispatcher.cli.bounces import bounces_app
 from dispatcher.cli.contacts import contacts_app
 from dispatcher.cli.context import CliState
@@ -79,6 +78,8 @@ def root(
     given = {"contacts_dir": contacts_dir, "templates_dir": templates_dir}
     folders = {name: path for name, path in given.items() if path is not None}
     ctx.obj = CliState(config_file=config, folders=folders, verbose=verbose)
+    from dispatcher import logs
+
     logs.configure("WARNING")
 
 

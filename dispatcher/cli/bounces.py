@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
 
-from dispatcher.bounces.reader import check_once
 from dispatcher.cli.context import console, err_console, fail
-from dispatcher.cli.runtime import open_runtime
 from dispatcher.clock import SystemClock
+
+if TYPE_CHECKING:
+    pass
 
 bounces_app = typer.Typer(help="The bounce mailbox: delivery status notifications.")
 
@@ -20,6 +23,9 @@ def check(ctx: typer.Context) -> None:
     """Read the bounce mailbox(es) once: record each bounce, move every message to a folder.
 
     Exits 1 if a mailbox cannot be read (the reason is printed); nothing is changed then."""
+    from dispatcher.bounces.reader import check_once
+    from dispatcher.cli.runtime import open_runtime
+
     runtime = open_runtime(ctx)
     if not runtime.settings.bounces_configured:
         fail(

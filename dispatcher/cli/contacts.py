@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from dispatcher.cli.context import console, fail, state
-from dispatcher.contacts.csvcheck import Problem, RegistryError
-from dispatcher.contacts.importer import Change, apply_import, plan_import
 from dispatcher.contacts.model import EojSystem, Municipality, Registry
-from dispatcher.contacts.registry import load_registry, scan_registry
-from dispatcher.contacts.rota_file import summary as rota_summary
-from dispatcher.contacts.scope import in_region
-from dispatcher.defaults import PACKAGED_DEFAULT, origin
+
+if TYPE_CHECKING:
+    from dispatcher.contacts.csvcheck import Problem
+    from dispatcher.contacts.importer import Change
 
 contacts_app = typer.Typer(
     help="The contact registry: municipalities, EOJ vendors and escalation contacts.",
@@ -32,6 +30,9 @@ def print_problems(problems: Sequence[Problem]) -> None:
 
 
 def load_or_fail(directory: Path) -> Registry:
+    from dispatcher.contacts.csvcheck import RegistryError
+    from dispatcher.contacts.registry import load_registry
+
     try:
         return load_registry(directory)
     except RegistryError as exc:
@@ -42,6 +43,9 @@ def load_or_fail(directory: Path) -> Registry:
 @contacts_app.command()
 def check(ctx: typer.Context) -> None:
     """Check every file of the registry; exit 1 on any error or placeholder address."""
+    from dispatcher.contacts.registry import scan_registry
+    from dispatcher.contacts.rota_file import summary as rota_summary
+
     settings = state(ctx).settings
     production = settings.env == "production"
     registry, problems = scan_registry(settings.contacts_dir, production=production)
@@ -72,6 +76,8 @@ def list_municipalities(
     ] = None,
 ) -> None:
     """List the municipalities and their addresses."""
+    from dispatcher.contacts.scope import in_region
+
     municipalities = load_or_fail(state(ctx).settings.contacts_dir).municipalities
     if region is not None:
         regions = sorted({f"{m.region_code} {m.region_name}" for m in municipalities})
@@ -110,6 +116,10 @@ def import_municipalities(
     yes: Annotated[bool, typer.Option("--yes", help="Apply the changes.")] = False,
 ) -> None:
     """Replace the contacts of the municipalities in FILE; the others stay as they are."""
+    from dispatcher.contacts.csvcheck import RegistryError
+    from dispatcher.contacts.importer import apply_import, plan_import
+    from dispatcher.defaults import PACKAGED_DEFAULT, origin
+
     cli = state(ctx)
     directory = cli.settings.contacts_dir
     if yes and origin(cli.settings, "contacts", cli.folders) == PACKAGED_DEFAULT:

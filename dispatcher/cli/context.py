@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from dispatcher.config import ConfigError, Settings, load_settings
+if TYPE_CHECKING:
+    from dispatcher.config import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,6 +38,8 @@ class CliState:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from dispatcher.config import ConfigError, load_settings
+
             try:
                 self._settings = load_settings(self.config_file, **self.folders)
             except ConfigError as exc:

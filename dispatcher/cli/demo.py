@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dispatcher import logs
 from dispatcher.cli.context import console, fail, state
-from dispatcher.cli.runtime import build_or_fail
-from dispatcher.demo import workspace
-from dispatcher.demo.clock import DemoClock
-from dispatcher.demo.run import play
-from dispatcher.demo.scenario import LENGTH
-from dispatcher.demo.stage import DemoFailed
-from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, MailCatcher, free_port
-from dispatcher.paging.fake_gateway import FakeGateway
+
+if TYPE_CHECKING:
+    pass
 
 
 def demo(
@@ -37,6 +31,16 @@ def demo(
     loopback, which saves every message under var/mail/, and pages by SMS through its own fake
     gateway on loopback. Nothing leaves this machine.
     """
+    from dispatcher import logs
+    from dispatcher.cli.runtime import build_or_fail
+    from dispatcher.demo import workspace
+    from dispatcher.demo.clock import DemoClock
+    from dispatcher.demo.run import play
+    from dispatcher.demo.scenario import LENGTH
+    from dispatcher.demo.stage import DemoFailed
+    from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, MailCatcher, free_port
+    from dispatcher.paging.fake_gateway import FakeGateway
+
     configured = state(ctx).settings
     problems = workspace.missing_folders(configured)
     if problems:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from dispatcher.cli.context import console, state
 from dispatcher.clock import SystemClock
-from dispatcher.doctor import CheckResult, Status, any_failed, diagnose
 
-MARKS = {Status.PASS: "[green]✓[/]", Status.WARN: "[yellow]![/]", Status.FAIL: "[bold red]✗[/]"}
+if TYPE_CHECKING:
+    from dispatcher.doctor.result import CheckResult
+
+# By `doctor.result.Status` value (importing `dispatcher.doctor` here would load every check).
+MARKS = {"pass": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[bold red]✗[/]"}
 
 
 def doctor(
@@ -27,6 +30,8 @@ def doctor(
     placeholder contacts, that every template renders for every recipient, and the clock.
 
     Sends no mail and changes nothing. Exits 1 if any check fails; warnings do not count."""
+    from dispatcher.doctor import any_failed, diagnose
+
     cli = state(ctx)
     results = diagnose(cli.config_file, SystemClock(), cli.folders)
     if as_json:
@@ -40,6 +45,8 @@ def doctor(
 
 
 def print_result(result: CheckResult) -> None:
+    from dispatcher.doctor.result import Status
+
     lines = [f"{MARKS[result.status]} [bold]{escape(result.name)}[/]: {escape(result.message)}"]
     lines += [f"    {escape(detail)}" for detail in result.details]
     if result.fix is not None and result.status is not Status.PASS:
@@ -48,6 +55,8 @@ def print_result(result: CheckResult) -> None:
 
 
 def summary(results: list[CheckResult]) -> str:
+    from dispatcher.doctor.result import Status
+
     counts = Counter(result.status for result in results)
     tally = (
         f"{counts[Status.PASS]} passed, {counts[Status.WARN]} warning(s), "
@@ -59,6 +68,9 @@ def summary(results: list[CheckResult]) -> str:
 
 
 def as_document(results: list[CheckResult]) -> dict[str, object]:
+    from dispatcher.doctor import any_failed
+    from dispatcher.doctor.result import Status
+
     counts = Counter(str(result.status) for result in results)
     return {
         "ok": not any_failed(results),

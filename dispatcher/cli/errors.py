@@ -13,15 +13,16 @@ import re
 import sqlite3
 import traceback
 from difflib import SequenceMatcher
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from typer.core import TyperGroup
 
 from dispatcher.cli.context import CliState, err_console, fail
-from dispatcher.store.migrate import SchemaMismatch
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+    from sqlalchemy.exc import DBAPIError
 
 CHECK_DATABASE = (
     "check DISPATCHER_DATABASE_URL, and that the database server runs and lets this host in"
@@ -79,6 +80,10 @@ def _only_likely_suggestions(exc: BaseException) -> None:
 def explain(exc: Exception, database_url: str | None) -> list[str]:
     """One or two lines for `exc`; `database_url` (from the settings, if they loaded) says
     where a database error happened."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    from dispatcher.store.migrate import SchemaMismatch
+
     if isinstance(exc, SchemaMismatch):
         return [f"cannot use the database {_shown(database_url)}: {exc}"]
     if isinstance(exc, DBAPIError):
@@ -154,6 +159,8 @@ def _database(exc: DBAPIError, database_url: str | None) -> list[str]:
 
 
 def _parsed(database_url: str | None) -> URL | None:
+    from sqlalchemy.engine import make_url
+
     return make_url(database_url) if database_url is not None else None
 
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from dispatcher.cli.context import console, fail, state
-from dispatcher.cli.render import describe_action, show_decision, show_detail, show_list
-from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time, report_daemon
 from dispatcher.clock import SystemClock
-from dispatcher.contacts import scope as scopes
 from dispatcher.contacts.model import EojSystem, Registry
 from dispatcher.core.model import (
     Acknowledge,
@@ -26,9 +23,9 @@ from dispatcher.core.model import (
     Resolve,
     Trigger,
 )
-from dispatcher.incidents import queries, service
-from dispatcher.notices.render import TemplateError, standard_guidance
-from dispatcher.oncall.duty import on_duty_now
+
+if TYPE_CHECKING:
+    from dispatcher.contacts import scope as scopes
 
 incident_app = typer.Typer(help="Trigger, acknowledge, update, resolve and inspect incidents.")
 
@@ -53,6 +50,8 @@ def _read(text: str | None, path: Path | None) -> str | None:
 
 
 def _guidance(text: str | None, templates_dir: Path) -> str:
+    from dispatcher.notices.render import TemplateError, standard_guidance
+
     if text is not None:
         return text
     try:
@@ -112,6 +111,12 @@ def trigger(
 ) -> None:
     """Open an incident and, unless held, mail the municipalities with the vendors in Cc: all
     of them, or only those --eoj, --region and --municipalities narrow it to."""
+    from dispatcher.cli.render import show_decision
+    from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time, report_daemon
+    from dispatcher.incidents import service
+    from dispatcher.notices.render import TemplateError
+    from dispatcher.oncall.duty import on_duty_now
+
     cli = state(ctx)
     if drill_municipalities and not drill:
         fail("--drill-municipalities goes with --drill")
@@ -153,6 +158,8 @@ def _scope(
     registry: Registry, eoj: list[EojSystem], regions: list[str], codes: str | None
 ) -> scopes.Scope | None:
     """The affected municipalities from the options, or a plain error naming the bad one."""
+    from dispatcher.contacts import scope as scopes
+
     numbers = []
     for part in (codes or "").split(","):
         if not part.strip():
@@ -181,6 +188,12 @@ def _scope(
 def _apply(
     ctx: typer.Context, number: int, actor: str | None, make: Callable[[str], Event]
 ) -> None:
+    from dispatcher.cli.render import describe_action, show_decision
+    from dispatcher.cli.runtime import actor_of, open_runtime, report_daemon
+    from dispatcher.incidents import service
+    from dispatcher.notices.render import TemplateError
+    from dispatcher.oncall.duty import on_duty_now
+
     cli = state(ctx)
     runtime = open_runtime(ctx)
     now = SystemClock().now()
@@ -245,6 +258,8 @@ def resolve(
     actor: As = None,
 ) -> None:
     """FMK runs again: close the incident and send the all-clear."""
+    from dispatcher.cli.runtime import parse_local_time
+
     fmk_up_since = parse_local_time("--up-since", up_since) if up_since else None
     _apply(ctx, number, actor, lambda who: Resolve(who, message, fmk_up_since))
 
@@ -266,6 +281,10 @@ def list_(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
 ) -> None:
     """List incidents, newest first."""
+    from dispatcher.cli.render import show_list
+    from dispatcher.cli.runtime import open_runtime
+    from dispatcher.incidents import queries
+
     runtime = open_runtime(ctx)
     show_list(queries.list_incidents(runtime.engine, include_closed=not open_only))
 
@@ -273,6 +292,10 @@ def list_(
 @incident_app.command()
 def show(ctx: typer.Context, number: Number) -> None:
     """The timeline and the delivery status for each municipality and vendor."""
+    from dispatcher.cli.render import show_detail
+    from dispatcher.cli.runtime import open_runtime
+    from dispatcher.incidents import queries
+
     runtime = open_runtime(ctx)
     detail = queries.incident_detail(runtime.engine, number)
     if detail is None:

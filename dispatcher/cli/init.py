@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dispatcher import installation
 from dispatcher.cli.context import console, fail
+
+if TYPE_CHECKING:
+    pass
 
 
 def init(
@@ -24,6 +26,8 @@ def init(
     example config file that points at them, into DIRECTORY.
 
     Refuses to overwrite an existing file unless --force is given."""
+    from dispatcher import installation
+
     try:
         written = installation.write(directory, force=force)
     except installation.InitRefused as exc:

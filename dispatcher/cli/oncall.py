@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Engine
 
 from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.incident import As
-from dispatcher.cli.render import local
-from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time
 from dispatcher.clock import SystemClock
 from dispatcher.contacts.model import Person, Registry
-from dispatcher.contacts.rota import WEEK, Duty
-from dispatcher.oncall import overrides
-from dispatcher.oncall.duty import shifts_between, staff_member
-from dispatcher.store.tables import OncallOverrideRow
+from dispatcher.contacts.rota import WEEK
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from dispatcher.contacts.rota import Duty
+    from dispatcher.store.tables import OncallOverrideRow
 
 oncall_app = typer.Typer(
     help="Who is on call: the rota (rota.csv in the contacts folder) and its overrides.",
@@ -37,6 +37,10 @@ def now_(
     ] = None,
 ) -> None:
     """Who is on call now (or --at a time), why, and who comes next."""
+    from dispatcher.cli.render import local
+    from dispatcher.cli.runtime import open_runtime, parse_local_time
+    from dispatcher.oncall.duty import shifts_between
+
     runtime = open_runtime(ctx)
     moment = parse_local_time("--at", at) if at else SystemClock().now()
     found = shifts_between(runtime.engine, runtime.registry, moment, moment + LOOKAHEAD)
@@ -69,6 +73,8 @@ def show(
     weeks: Annotated[int, typer.Option(min=1, max=52, help="With --week: this many weeks.")] = 1,
 ) -> None:
     """The rota: its weeks and handover; with --week, who is on call hour by hour."""
+    from dispatcher.cli.runtime import open_runtime, parse_local_time
+
     runtime = open_runtime(ctx)
     now = SystemClock().now()
     if not week:
@@ -81,6 +87,9 @@ def show(
 
 
 def _show_shifts(engine: Engine, registry: Registry, start: datetime, end: datetime) -> None:
+    from dispatcher.cli.render import local
+    from dispatcher.oncall.duty import shifts_between
+
     table = Table("from", "until", "on call", "why", title="On call")
     for shift in shifts_between(engine, registry, start, end):
         table.add_row(
@@ -93,6 +102,8 @@ def _show_shifts(engine: Engine, registry: Registry, start: datetime, end: datet
 
 
 def _show_rota(registry: Registry, now: datetime) -> None:
+    from dispatcher.cli.render import local
+
     rota = registry.rota
     if rota is None:
         console.print(
@@ -133,6 +144,9 @@ def override(
 ) -> None:
     """Put PERSON on call for a while, in addition to the rota's people or, with --replaces,
     in one person's place while that person would be on call."""
+    from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time
+    from dispatcher.oncall import overrides
+
     cli = state(ctx)
     runtime = open_runtime(ctx)
     now = SystemClock().now()
@@ -163,6 +177,10 @@ def list_overrides(
     ] = False,
 ) -> None:
     """The overrides in force and to come (--all: every one ever made)."""
+    from dispatcher.cli.render import local
+    from dispatcher.cli.runtime import open_runtime
+    from dispatcher.oncall import overrides
+
     runtime = open_runtime(ctx)
     now = SystemClock().now()
     rows = overrides.listed(runtime.engine, now=now, everything=everything)
@@ -191,6 +209,9 @@ def remove(
     actor: As = None,
 ) -> None:
     """Remove an override that is in force or to come: the rota applies again."""
+    from dispatcher.cli.runtime import actor_of, open_runtime
+    from dispatcher.oncall import overrides
+
     cli = state(ctx)
     runtime = open_runtime(ctx)
     try:
@@ -206,6 +227,8 @@ def remove(
 
 
 def _state(row: OncallOverrideRow, now: datetime) -> str:
+    from dispatcher.cli.render import local
+
     if row.removed_at is not None:
         return f"removed {local(row.removed_at)} by {escape(row.removed_by or '?')}"
     if row.ends_at <= now:
@@ -214,6 +237,8 @@ def _state(row: OncallOverrideRow, now: datetime) -> str:
 
 
 def _describe(registry: Registry, row: OncallOverrideRow) -> str:
+    from dispatcher.cli.render import local
+
     instead = f" in place of {_name(registry, row.replaces)}" if row.replaces else ""
     return (
         f"{_name(registry, row.person)} is on call{instead} from {local(row.starts_at)} "
@@ -232,6 +257,8 @@ def _why(registry: Registry, duty: Duty) -> str:
 
 
 def _name(registry: Registry, email: str) -> str:
+    from dispatcher.oncall.duty import staff_member
+
     found = staff_member(registry, email)
     return found.name if found is not None else email
 

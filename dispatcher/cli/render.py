@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.markup import escape
@@ -19,9 +20,11 @@ from dispatcher.core.model import (
     PostUpdate,
     Resolve,
 )
-from dispatcher.incidents.queries import IncidentDetail
-from dispatcher.outbox.enqueue import addressees, recipients
-from dispatcher.store.tables import DeliveryStatus, IncidentRow
+from dispatcher.store.tables import DeliveryStatus
+
+if TYPE_CHECKING:
+    from dispatcher.incidents.queries import IncidentDetail
+    from dispatcher.store.tables import IncidentRow
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 MARKS = {
@@ -58,6 +61,8 @@ def describe_action(number: int, event: Event, decision: Decision) -> str:
 
 def show_decision(decision: Decision, registry: Registry) -> None:
     """What `decision` queued; `registry` with the on-call staff of the moment (`on_duty`)."""
+    from dispatcher.outbox.enqueue import addressees, recipients
+
     for notice in decision.notices:
         to = recipients(addressees(notice, registry, decision.incident))
         console.print(f"Queued the {notice.kind} notice for {escape(to)}.", highlight=False)

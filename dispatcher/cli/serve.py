@@ -7,28 +7,28 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import structlog
 import typer
 
-from dispatcher import logs
 from dispatcher.cli.context import console, fail, state
-from dispatcher.cli.runtime import build_or_fail
-from dispatcher.clock import SystemClock
-from dispatcher.daemon.serve import Daemon, DaemonFailed
-from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, MailCatcher
-from dispatcher.runtime import refusals, settings_warnings
-
-log = structlog.get_logger(__name__)
 
 
 def serve(ctx: typer.Context) -> None:
     """Run the daemon: send notices, keep the 2-hour cadence, serve HTTP."""
+    import structlog
+
+    from dispatcher import logs
+    from dispatcher.cli.runtime import build_or_fail
+    from dispatcher.clock import SystemClock
+    from dispatcher.daemon.serve import Daemon, DaemonFailed
+    from dispatcher.runtime import refusals, settings_warnings
+
     settings = state(ctx).settings
     runtime = build_or_fail(settings)
     problems = refusals(settings, runtime.registry)
     if problems:
         fail("refusing to start:\n  " + "\n  ".join(problems))
     logs.configure(settings.log_level, verbose=state(ctx).verbose)
+    log = structlog.get_logger(__name__)
     for problem in settings_warnings(settings):
         log.warning("settings.warning", problem=problem)
     try:
@@ -42,6 +42,8 @@ def mailcatcher(
     folder: Annotated[Path, typer.Option(help="Where to save .eml files.")] = Path("var/mail"),
 ) -> None:
     """A local SMTP server that saves every message it gets as a file; it relays nothing."""
+    from dispatcher.mailcatcher import LOOPBACK, CatcherHandler, MailCatcher
+
     with MailCatcher(CatcherHandler(folder), host=LOOPBACK, port=port):
         console.print(f"Catching mail on {LOOPBACK}:{port} into {folder}/ (Ctrl+C stops).")
         try:

@@ -5,35 +5,37 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Engine, func, select
-from sqlmodel import col
 
 from dispatcher.cli.context import console
-from dispatcher.cli.render import local
-from dispatcher.cli.runtime import open_runtime
 from dispatcher.clock import SystemClock
-from dispatcher.daemon.replicas import STALE_AFTER
-from dispatcher.daemon.supervise import TaskHealth, TaskState, loads
-from dispatcher.oncall.duty import on_duty_now
-from dispatcher.store.db import transaction
-from dispatcher.store.tables import (
-    LEADER_LEASE,
-    DeliveryRow,
-    DeliveryStatus,
-    IncidentRow,
-    LeaderLeaseRow,
-    ReplicaRow,
-)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from dispatcher.daemon.supervise import TaskHealth
+    from dispatcher.store.tables import (
+        IncidentRow,
+        LeaderLeaseRow,
+        ReplicaRow,
+    )
 
 
 def status(ctx: typer.Context) -> None:
     """Replicas, their heartbeats and tasks, the leader, pending and failed deliveries.
 
     Exits 1 when no replica leads (nothing is being sent), so scripts can check it."""
+    from dispatcher.cli.render import local
+    from dispatcher.cli.runtime import open_runtime
+    from dispatcher.daemon.replicas import STALE_AFTER
+    from dispatcher.daemon.supervise import loads
+    from dispatcher.oncall.duty import on_duty_now
+    from dispatcher.store.tables import DeliveryStatus
+
     runtime = open_runtime(ctx)
     now = SystemClock().now()
     replicas, lease, deliveries, oldest, open_incidents = _read(runtime.engine)
@@ -87,6 +89,8 @@ def status(ctx: typer.Context) -> None:
 
 
 def _tasks_cell(tasks: dict[str, TaskHealth]) -> str:
+    from dispatcher.daemon.supervise import TaskState
+
     restarting = [name for name, h in tasks.items() if h.state is TaskState.RESTARTING]
     if restarting:
         return "[red]" + ", ".join(restarting) + " restarting[/]"
@@ -95,6 +99,9 @@ def _tasks_cell(tasks: dict[str, TaskHealth]) -> str:
 
 def _task_line(replica: str, name: str, health: TaskHealth) -> str:
     """A line for a task that has been restarted, else an empty one."""
+    from dispatcher.cli.render import local
+    from dispatcher.daemon.supervise import TaskState
+
     if not health.restarts:
         return ""
     state = (
@@ -113,6 +120,19 @@ def _read(
 ) -> tuple[
     list[ReplicaRow], LeaderLeaseRow | None, Counter[str], datetime | None, list[IncidentRow]
 ]:
+    from sqlalchemy import func, select
+    from sqlmodel import col
+
+    from dispatcher.store.db import transaction
+    from dispatcher.store.tables import (
+        LEADER_LEASE,
+        DeliveryRow,
+        DeliveryStatus,
+        IncidentRow,
+        LeaderLeaseRow,
+        ReplicaRow,
+    )
+
     with transaction(engine) as session:
         replicas = list(session.scalars(select(ReplicaRow).order_by(col(ReplicaRow.started_at))))
         lease = session.get(LeaderLeaseRow, LEADER_LEASE)

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dispatcher.cli.context import console, fail, state
-from dispatcher.cli.runtime import open_runtime
 from dispatcher.clock import SystemClock
-from dispatcher.contacts.csvcheck import RegistryError
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
-from dispatcher.contacts.registry import load_registry
 from dispatcher.core.kinds import MUNICIPAL_KINDS, NoticeKind
 from dispatcher.core.model import Notify
-from dispatcher.incidents.mapping import to_core
-from dispatcher.incidents.queries import incident_detail
-from dispatcher.notices.context import NoticeContext
-from dispatcher.notices.render import NoticeRenderer, TemplateError, standard_guidance
-from dispatcher.notices.sample import sample_context
-from dispatcher.oncall.duty import on_duty_now
-from dispatcher.outbox.enqueue import notice_context
-from dispatcher.runtime import Runtime
+
+if TYPE_CHECKING:
+    from dispatcher.notices.context import NoticeContext
+    from dispatcher.notices.render import NoticeRenderer
+    from dispatcher.runtime import Runtime
 
 DEFAULT_MUNICIPALITY = 101  # København
 # The notices that go to one person of the escalation contacts, not to the municipalities.
@@ -95,6 +89,8 @@ def pick_person(registry: Registry, email: str | None) -> Person:
 
 def print_notice(renderer: NoticeRenderer, context: NoticeContext, *, html: bool) -> None:
     """Render `context` and print the subject, then the text (or HTML) body."""
+    from dispatcher.notices.render import TemplateError
+
     try:
         rendered = renderer.render(context)
     except TemplateError as exc:
@@ -108,6 +104,11 @@ def stored_context(
 ) -> NoticeContext:
     """Notice `kind` about stored incident `number`, as it would be queued now: the next in
     the incident's sequence, announcing the next update where the kind does."""
+    from dispatcher.incidents.mapping import to_core
+    from dispatcher.incidents.queries import incident_detail
+    from dispatcher.oncall.duty import on_duty_now
+    from dispatcher.outbox.enqueue import notice_context
+
     detail = incident_detail(runtime.engine, number)
     if detail is None:
         fail(f"there is no incident #{number}")
@@ -163,6 +164,12 @@ def preview(
     ] = None,
 ) -> None:
     """Render a notice about a sample (or stored) incident, as the given recipient would get it."""
+    from dispatcher.cli.runtime import open_runtime
+    from dispatcher.contacts.csvcheck import RegistryError
+    from dispatcher.contacts.registry import load_registry
+    from dispatcher.notices.render import NoticeRenderer, TemplateError, standard_guidance
+    from dispatcher.notices.sample import sample_context
+
     settings = state(ctx).settings
     notice_kind = parse_kind(kind)
     if page_round is not None and notice_kind is not NoticeKind.PAGE:
@@ -203,6 +210,8 @@ def preview(
 @templates_app.command()
 def check(ctx: typer.Context) -> None:
     """Compile every template; exit 1 if any is missing or broken."""
+    from dispatcher.notices.render import NoticeRenderer
+
     templates_dir = state(ctx).settings.templates_dir
     problems = NoticeRenderer(templates_dir).check()
     for problem in problems:
