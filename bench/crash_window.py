@@ -3,11 +3,12 @@
 A daemon killed inside that window sends the delivery again after a restart (see
 docs/delivery-guarantees.md). The relay runs in its own process (as a real relay is elsewhere)
 and notes the moment it answers 250 to each message; the sender notes the moment its `sent`
-has committed (`queue.finish`, which records a group in one transaction). Both read CLOCK_MONOTONIC, which all processes of one machine share. Each case
-sends the initial notice to the 98 municipalities and 3 vendors `--rounds` times with the
-default send concurrency, idle and with `--load` busy processes beside it, on SQLite and
-PostgreSQL. The window is split into its parts: *reply → sender* (the sender's task has the
-reply), *→ thread* (the record has started in its worker thread), *→ commit*.
+has committed (`queue.finish`, which records a group in one transaction). Both read
+CLOCK_MONOTONIC, which all processes of one machine share. Each case sends the initial notice
+to the 98 municipalities and 3 vendors `--rounds` times with the default send concurrency,
+idle and with `--load` busy processes beside it, on SQLite and PostgreSQL. The window is split
+into its parts: *reply → sender* (the sender's task has the reply), *→ thread* (its group's
+record has started in a worker thread), *→ commit*.
 
     python -m bench.crash_window [--rounds 3] [--load 2] [--pg postgresql+psycopg://…]
 """

@@ -14,7 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Integer,
+    String,
+    and_,
+    column,
+    func,
+    or_,
+    select,
+    update,
+    values,
+)
+from sqlalchemy.sql.dml import ReturningUpdate, Update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
@@ -193,26 +205,59 @@ def finish(engine: Engine, outcomes: Sequence[Outcome]) -> list[bool]:
     """Record `outcomes` in one transaction, each only if its claim still holds; per outcome,
     False if another sender took the row over.
 
-    One UPDATE per row, one commit for them all: the commit (a flush to disk) is what costs, and
-    after the relay's 250 it is all that stands between the message and its record (the
-    duplicate window, docs/delivery-guarantees.md). A single outcome on PostgreSQL runs in
-    autocommit, one round trip instead of BEGIN, UPDATE and COMMIT. SQLite's transaction takes
-    the write lock (`BEGIN IMMEDIATE`)."""
-    statements = [
+    The commit (a flush to disk) is what costs, and after the relay's 250 it is all that stands
+    between the message and its record (the duplicate window, docs/delivery-guarantees.md), so a
+    group shares one. On PostgreSQL the outcomes of one kind are one UPDATE … FROM (VALUES …)
+    in autocommit: one round trip for the group. SQLite runs one UPDATE per row (in-process,
+    microseconds) in a transaction that takes the write lock (`BEGIN IMMEDIATE`)."""
+    if not outcomes:
+        return []
+    if is_sqlite(engine):
+        with engine.begin() as connection:
+            return [connection.execute(_finish_one(o)).rowcount == 1 for o in outcomes]
+    kinds: dict[tuple[str, ...], list[Outcome]] = {}
+    for outcome in outcomes:
+        kinds.setdefault(tuple(sorted(outcome.values)), []).append(outcome)
+    isolation = "AUTOCOMMIT" if len(kinds) == 1 else "READ COMMITTED"
+    with engine.connect().execution_options(isolation_level=isolation) as connection:
+        recorded: set[int] = set()
+        for keys, group in kinds.items():
+            recorded.update(connection.scalars(_finish_many(keys, group)))
+        if len(kinds) > 1:
+            connection.commit()
+    return [o.claim.delivery_id in recorded for o in outcomes]
+
+
+def _finish_one(outcome: Outcome) -> Update:
+    return (
         update(DeliveryRow)
         .where(
-            col(DeliveryRow.id) == o.claim.delivery_id,
-            col(DeliveryRow.claim_token) == o.claim.token,
+            col(DeliveryRow.id) == outcome.claim.delivery_id,
+            col(DeliveryRow.claim_token) == outcome.claim.token,
             col(DeliveryRow.status) == DeliveryStatus.SENDING,
         )
-        .values(claimed_until=None, **o.values)
-        for o in outcomes
-    ]
-    if len(statements) == 1 and not is_sqlite(engine):
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return [connection.execute(statements[0]).rowcount == 1]
-    with engine.begin() as connection:
-        return [connection.execute(s).rowcount == 1 for s in statements]
+        .values(claimed_until=None, **outcome.values)
+    )
+
+
+def _finish_many(keys: tuple[str, ...], group: list[Outcome]) -> ReturningUpdate[tuple[int]]:
+    table = DeliveryRow.__table__  # type: ignore[attr-defined]
+    given = values(
+        column("id", Integer),
+        column("token", String),
+        *(column(key, table.c[key].type) for key in keys),
+        name="given",
+    ).data([(o.claim.delivery_id, o.claim.token, *(o.values[k] for k in keys)) for o in group])
+    return (
+        update(DeliveryRow)
+        .where(
+            col(DeliveryRow.id) == given.c.id,
+            col(DeliveryRow.claim_token) == given.c.token,
+            col(DeliveryRow.status) == DeliveryStatus.SENDING,
+        )
+        .values(claimed_until=None, **{key: given.c[key] for key in keys})
+        .returning(col(DeliveryRow.id))
+    )
 
 
 def mark_sent(engine: Engine, claim: Claim, *, reply: str, now: datetime) -> bool:
