@@ -1,8 +1,12 @@
-"""Group commit of delivery outcomes: each sender lane waits for its own record, and all the
-records that arrive while one commit runs go into the next commit together.
+"""Group commit of delivery outcomes: each sender lane waits for its own record, and the
+records that arrive while the writes in flight run go into the next write together.
 
-No record is held back to make a group: the first one is written at once, and whatever finished
-during that write (a few milliseconds under load) is written by the next. A lane starts its next
+No record is held back to make a group: a record is written at once while fewer than
+`parallel` writes are in flight, and whatever finished meanwhile is written by the next. SQLite
+takes one writer at a time, so there `parallel` is 1 and every commit carries all that is
+ready; PostgreSQL flushes concurrent commits together by itself, so there each connection's
+record may be written at once beside the others' (`parallel` = the number of connections),
+and groups form only when the database falls behind. A lane starts its next
 SMTP transaction only once its record has committed, so at most one delivery per SMTP
 connection is ever between the relay's 250 and its recorded `sent` (the duplicate window,
 docs/delivery-guarantees.md)."""
@@ -16,12 +20,13 @@ from dispatcher.outbox import queue
 
 
 class Recorder:
-    def __init__(self, write: Callable[[list[queue.Outcome]], list[bool]]) -> None:
+    def __init__(self, write: Callable[[list[queue.Outcome]], list[bool]], parallel: int) -> None:
         """`write` records a group in one transaction (in a worker thread) and tells, per
-        outcome, whether its claim still held."""
+        outcome, whether its claim still held; at most `parallel` writes run at once."""
         self._write = write
+        self._parallel = parallel
         self._waiting: list[tuple[queue.Outcome, asyncio.Future[bool]]] = []
-        self._writing: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def record(self, outcome: queue.Outcome) -> bool:
         """Write `outcome` (with whatever else is waiting); True once committed under its
@@ -29,8 +34,9 @@ class Recorder:
         to every lane whose record was in the failed group."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((outcome, future))
-        if self._writing is None:
-            self._writing = asyncio.create_task(self._drain(), name="outbox-record")
+        if len(self._writers) < self._parallel:
+            writer = asyncio.create_task(self._drain(), name="outbox-record")
+            self._writers.add(writer)
         return await future
 
     async def _drain(self) -> None:
@@ -49,7 +55,7 @@ class Recorder:
                     if not future.done():
                         future.set_result(result)
         finally:
-            for _, future in (*group, *self._waiting):
-                future.cancel()  # only those still waiting: the loop is being torn down
-            self._waiting = []
-            self._writing = None
+            # At once, not in a done-callback: a record arriving next must see the room.
+            self._writers.discard(asyncio.current_task())
+            for _, future in group:
+                future.cancel()  # only if still waiting: the loop is being torn down

@@ -77,7 +77,10 @@ class Sender:
         self._writes: AbstractContextManager[object] = (
             threading.Lock() if is_sqlite(engine) else nullcontext()
         )
-        self._recorder = Recorder(lambda outcomes: self._locked(queue.finish, engine, outcomes))
+        self._recorder = Recorder(
+            lambda outcomes: self._locked(queue.finish, engine, outcomes),
+            parallel=1 if is_sqlite(engine) else self._concurrency,
+        )
         self._taken = asyncio.Event()
 
     def _fence(self) -> tuple[bool, queue.Fence | None]:
@@ -217,8 +220,7 @@ class Sender:
                 return
 
     async def close(self) -> None:
-        for connection in self._connections:
-            await connection.close()
+        await asyncio.gather(*(c.close() for c in self._connections))
 
     async def _lane(
         self, connection: SmtpConnection, lanes: asyncio.Queue[queue.Claim | None]
@@ -250,7 +252,7 @@ class Sender:
         return sum(await asyncio.gather(*records))
 
     def _locked(self, write: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run one write (in a worker thread), queued behind this sender's others on SQLite."""
+        """Run one write (in a worker thread), behind this sender's others on SQLite."""
         with self._writes:
             return write(*args, **kwargs)
 
@@ -294,9 +296,5 @@ class Sender:
 
 def _drain(lanes: asyncio.Queue[queue.Claim | None]) -> list[queue.Claim]:
     """Take the claims that wait in `lanes` (there are no end markers yet)."""
-    taken = []
-    while not lanes.empty():
-        claim = lanes.get_nowait()
-        assert claim is not None
-        taken.append(claim)
-    return taken
+    taken = [lanes.get_nowait() for _ in range(lanes.qsize())]
+    return [claim for claim in taken if claim is not None]
