@@ -172,16 +172,26 @@ def windows(rounds: list[tuple[dict[str, int], Stamps]]) -> Window:
     return Window(*parts)
 
 
-def measure(store: str, load: int, rounds: int, pg: str, folder: Path) -> Window:
+@contextmanager
+def stamping_relay() -> Iterator[tuple[int, Connection]]:
+    """A `StampingRelay` in a process of its own: its port, and the pipe of its stamps."""
     port = free_port()
     ours, theirs = multiprocessing.Pipe()
     stop = multiprocessing.Event()
     relay = multiprocessing.Process(target=relay_process, args=(port, theirs, stop))
     relay.start()
     assert ours.recv() == "ready"
+    try:
+        yield port, ours
+    finally:
+        stop.set()
+        relay.join()
+
+
+def measure(store: str, load: int, rounds: int, pg: str, folder: Path) -> Window:
     per_round: list[Stamps] = []
     replies: list[dict[str, int]] = []
-    with cpu_load(load):
+    with stamping_relay() as (port, ours), cpu_load(load):
         for index in range(rounds):
             if store == "sqlite":
                 url = f"sqlite:///{folder / f'{store}-{load}-{index}.db'}"
@@ -193,8 +203,6 @@ def measure(store: str, load: int, rounds: int, pg: str, folder: Path) -> Window
                 finally:
                     drop_pg(pg, name)
             replies.append(dict(ours.recv() for _ in per_round[-1].commit))
-    stop.set()
-    relay.join()
     return windows(list(zip(replies, per_round, strict=True)))
 
 

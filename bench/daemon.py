@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import http.client
 import json
-import multiprocessing
 import os
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ from typing import Any
 
 import aiosmtplib
 
-from bench.crash_window import relay_process
+from bench.crash_window import stamping_relay
 from bench.inform_all import drop_pg, pg_database
 from dispatcher.mailcatcher import free_port
 from dispatcher.signals.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -78,17 +77,8 @@ class Relay:
 
 @contextmanager
 def relay() -> Iterator[tuple[int, Relay]]:
-    port = free_port()
-    ours, theirs = multiprocessing.Pipe()
-    stop = multiprocessing.Event()
-    process = multiprocessing.Process(target=relay_process, args=(port, theirs, stop))
-    process.start()
-    assert ours.recv() == "ready"
-    try:
-        yield port, Relay(ours)
-    finally:
-        stop.set()
-        process.join()
+    with stamping_relay() as (port, pipe):
+        yield port, Relay(pipe)
 
 
 def env(url: str, smtp_port: int, http_port: int, **extra: str) -> dict[str, str]:

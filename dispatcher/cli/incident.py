@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from dispatcher.cli.context import console, fail, state
+from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time, report_daemon
 from dispatcher.clock import SystemClock
 from dispatcher.contacts.model import EojSystem, Registry
 from dispatcher.core.model import (
@@ -112,7 +113,6 @@ def trigger(
     """Open an incident and, unless held, mail the municipalities with the vendors in Cc: all
     of them, or only those --eoj, --region and --municipalities narrow it to."""
     from dispatcher.cli.render import show_decision
-    from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time, report_daemon
     from dispatcher.incidents import service
     from dispatcher.notices.render import TemplateError
     from dispatcher.oncall.duty import on_duty_now
@@ -189,7 +189,6 @@ def _apply(
     ctx: typer.Context, number: int, actor: str | None, make: Callable[[str], Event]
 ) -> None:
     from dispatcher.cli.render import describe_action, show_decision
-    from dispatcher.cli.runtime import actor_of, open_runtime, report_daemon
     from dispatcher.incidents import service
     from dispatcher.notices.render import TemplateError
     from dispatcher.oncall.duty import on_duty_now
@@ -258,7 +257,6 @@ def resolve(
     actor: As = None,
 ) -> None:
     """FMK runs again: close the incident and send the all-clear."""
-    from dispatcher.cli.runtime import parse_local_time
 
     fmk_up_since = parse_local_time("--up-since", up_since) if up_since else None
     _apply(ctx, number, actor, lambda who: Resolve(who, message, fmk_up_since))
@@ -282,7 +280,6 @@ def list_(
 ) -> None:
     """List incidents, newest first."""
     from dispatcher.cli.render import show_list
-    from dispatcher.cli.runtime import open_runtime
     from dispatcher.incidents import queries
 
     runtime = open_runtime(ctx)
@@ -293,7 +290,6 @@ def list_(
 def show(ctx: typer.Context, number: Number) -> None:
     """The timeline and the delivery status for each municipality and vendor."""
     from dispatcher.cli.render import show_detail
-    from dispatcher.cli.runtime import open_runtime
     from dispatcher.incidents import queries
 
     runtime = open_runtime(ctx)

@@ -10,7 +10,7 @@ transaction for all that are ready, each row still under its own claim token.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -229,15 +229,7 @@ def finish(engine: Engine, outcomes: Sequence[Outcome]) -> list[bool]:
 
 
 def _finish_one(outcome: Outcome) -> Update:
-    return (
-        update(DeliveryRow)
-        .where(
-            col(DeliveryRow.id) == outcome.claim.delivery_id,
-            col(DeliveryRow.claim_token) == outcome.claim.token,
-            col(DeliveryRow.status) == DeliveryStatus.SENDING,
-        )
-        .values(claimed_until=None, **outcome.values)
-    )
+    return _under_claim(outcome.claim.delivery_id, outcome.claim.token, outcome.values)
 
 
 def _finish_many(keys: tuple[str, ...], group: list[Outcome]) -> ReturningUpdate[tuple[int]]:
@@ -248,15 +240,24 @@ def _finish_many(keys: tuple[str, ...], group: list[Outcome]) -> ReturningUpdate
         *(column(key, table.c[key].type) for key in keys),
         name="given",
     ).data([(o.claim.delivery_id, o.claim.token, *(o.values[k] for k in keys)) for o in group])
+    written = {key: given.c[key] for key in keys}
+    return _under_claim(given.c.id, given.c.token, written).returning(col(DeliveryRow.id))
+
+
+def _under_claim(
+    delivery_id: int | ColumnElement[int],
+    token: str | ColumnElement[str],
+    written: Mapping[str, object],
+) -> Update:
+    """Write `written` to the row, only while it is still `sending` under `token`."""
     return (
         update(DeliveryRow)
         .where(
-            col(DeliveryRow.id) == given.c.id,
-            col(DeliveryRow.claim_token) == given.c.token,
+            col(DeliveryRow.id) == delivery_id,
+            col(DeliveryRow.claim_token) == token,
             col(DeliveryRow.status) == DeliveryStatus.SENDING,
         )
-        .values(claimed_until=None, **{key: given.c[key] for key in keys})
-        .returning(col(DeliveryRow.id))
+        .values(claimed_until=None, **written)
     )
 
 
