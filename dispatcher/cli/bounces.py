@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 from rich.markup import escape
 
 from dispatcher.cli.context import console, err_console, fail
 from dispatcher.clock import SystemClock
-
-if TYPE_CHECKING:
-    pass
 
 bounces_app = typer.Typer(help="The bounce mailbox: delivery status notifications.")
 

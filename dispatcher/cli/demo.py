@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from dispatcher.cli.context import console, fail, state
-
-if TYPE_CHECKING:
-    pass
 
 
 def demo(

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from dispatcher.cli.context import console, fail
-
-if TYPE_CHECKING:
-    pass
 
 
 def init(

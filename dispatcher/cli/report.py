@@ -9,10 +9,7 @@ from typing import Annotated
 import typer
 
 from dispatcher.cli.context import console, fail
-from dispatcher.cli.runtime import open_runtime
 from dispatcher.clock import SystemClock
-from dispatcher.report.load import load
-from dispatcher.report.render import render
 
 
 class Format(StrEnum):
@@ -33,6 +30,10 @@ def report(
 ) -> None:
     """The Danish report after an incident: timeline, times, deliveries, bounces, retries and
     who was never reached; every number from the stored records."""
+    from dispatcher.cli.runtime import open_runtime
+    from dispatcher.report.load import load
+    from dispatcher.report.render import render
+
     runtime = open_runtime(ctx)
     records = load(runtime.engine, runtime.registry, number)
     if records is None:
