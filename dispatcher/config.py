@@ -26,6 +26,8 @@ from sqlalchemy.exc import ArgumentError
 from dispatcher.bounces.settings import BounceSettings
 from dispatcher.defaults import packaged
 from dispatcher.durations import Duration
+from dispatcher.integrations.settings import IntegrationSettings
+from dispatcher.maintenance.settings import MaintenanceSettings
 from dispatcher.paging.settings import SmsSettings
 
 ENV_PREFIX = "DISPATCHER_"
@@ -45,9 +47,10 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says which setting and why."""
 
 
-class Settings(SmsSettings, BounceSettings):
+class Settings(SmsSettings, BounceSettings, MaintenanceSettings, IntegrationSettings):
     """Every setting; the SMS gateway's are in `SmsSettings`, the bounce reader's in
-    `BounceSettings`."""
+    `BounceSettings`, the maintenance windows' in `MaintenanceSettings`, Alertmanager's and
+    PagerDuty's in `IntegrationSettings`."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 

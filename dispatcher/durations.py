@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from pydantic import BeforeValidator
+from pydantic_settings import NoDecode
 
 _SHORT_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
@@ -26,3 +27,14 @@ def _duration(value: object) -> object:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _durations(value: object) -> object:
+    """'24h,60m' (or a TOML list) as a tuple of durations; '' for none."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return value
+    return tuple(_duration(item) for item in items if not isinstance(item, str) or item.strip())
+
+
+Durations = Annotated[tuple[timedelta, ...], NoDecode, BeforeValidator(_durations)]

@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 from dispatcher.config import DEVELOPMENT_LINK_SECRET, MIN_SECRET_BYTES, Settings, secret_weakness
 from dispatcher.contacts.model import Municipality, Registry, Vendor, is_placeholder
 from dispatcher.contacts.registry import load_registry
-from dispatcher.core.model import Policy
+from dispatcher.core.maintenance import MaintenancePolicy
+from dispatcher.core.model import Policy, Release
 from dispatcher.incidents.service import Dispatch
 from dispatcher.notices.render import NoticeRenderer, standard_guidance
 from dispatcher.paging.checks import sms_problems
@@ -34,6 +35,8 @@ class Runtime:
             public_url=self.settings.public_url,
             link_secret=self.settings.link_secret.get_secret_value(),
             standard_guidance=standard_guidance(self.settings.templates_dir),
+            maintenance=maintenance_policy(self.settings),
+            release=Release(self.settings.municipal_release),
         )
 
 
@@ -44,6 +47,14 @@ def policy(settings: Settings) -> Policy:
         failsafe_after=settings.failsafe_after,
         recovery_window=settings.recovery_window,
         auto_resolve=settings.auto_resolve,
+    )
+
+
+def maintenance_policy(settings: Settings) -> MaintenancePolicy:
+    return MaintenancePolicy(
+        reminders=settings.maintenance_reminders,
+        max_length=settings.maintenance_max_length,
+        grace=settings.maintenance_grace,
     )
 
 

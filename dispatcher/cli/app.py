@@ -16,6 +16,7 @@ from dispatcher.cli.doctor import doctor
 from dispatcher.cli.errors import ExplainingGroup
 from dispatcher.cli.incident import incident_app
 from dispatcher.cli.init import init
+from dispatcher.cli.maintenance import maintenance_app
 from dispatcher.cli.oncall import oncall_app
 from dispatcher.cli.report import report
 from dispatcher.cli.serve import mailcatcher, serve
@@ -31,6 +32,7 @@ app = typer.Typer(
 )
 incident_app.command()(report)
 app.add_typer(incident_app, name="incident")
+app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(templates_app, name="templates")
 app.add_typer(db_app, name="db")

@@ -121,7 +121,7 @@ def trigger(
     if drill_municipalities and not drill:
         fail("--drill-municipalities goes with --drill")
     runtime = open_runtime(ctx)
-    scope = _scope(runtime.registry, eoj or [], region or [], municipalities)
+    scope = scope_from_options(runtime.registry, eoj or [], region or [], municipalities)
     event = Trigger(
         actor=actor_of(actor, cli.settings),
         summary=summary,
@@ -154,7 +154,7 @@ def trigger(
     report_daemon(runtime.engine, now, queued=bool(decision.notices))
 
 
-def _scope(
+def scope_from_options(
     registry: Registry, eoj: list[EojSystem], regions: list[str], codes: str | None
 ) -> scopes.Scope | None:
     """The affected municipalities from the options, or a plain error naming the bad one."""

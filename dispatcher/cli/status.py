@@ -73,7 +73,11 @@ def status(ctx: typer.Context) -> None:
     else:
         console.print(f"Leader {leader[:8]} (epoch {lease.epoch if lease else 0}).")
     counts = ", ".join(f"{deliveries[s]} {s}" for s in DeliveryStatus)
-    waited = f"; oldest pending {(now - oldest).total_seconds():.0f} s" if oldest else ""
+    # A maintenance notice waits in the outbox until its time: "pending" counts it, but it
+    # has not been waiting.
+    waited = ""
+    if oldest is not None and oldest <= now:
+        waited = f"; oldest pending {(now - oldest).total_seconds():.0f} s"
     console.print(f"Deliveries: {counts}{waited}.", highlight=False)
     on_call = on_duty_now(runtime.engine, runtime.registry, now).escalation.oncall
     names = ", ".join(person.name for person in on_call)

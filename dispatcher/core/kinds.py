@@ -17,10 +17,23 @@ class NoticeKind(StrEnum):
     PAGE = "page"
     OWNER = "owner"
     ONCALL_INFO = "oncall_info"
+    # About a planned maintenance window, to the municipalities in its scope (vendors in Cc,
+    # one vendor copy), each with the window's calendar entry.
+    MAINT_ANNOUNCED = "maint_announced"
+    MAINT_REMINDER = "maint_reminder"
+    MAINT_STARTED = "maint_started"
+    MAINT_ENDED = "maint_ended"
+    MAINT_EXTENDED = "maint_extended"
+    MAINT_CHANGED = "maint_changed"
+    MAINT_CANCELLED = "maint_cancelled"
 
     @property
     def municipal(self) -> bool:
         return self in MUNICIPAL_KINDS
+
+    @property
+    def maintenance(self) -> bool:
+        return self.value.startswith("maint_")
 
 
 MUNICIPAL_KINDS = frozenset(

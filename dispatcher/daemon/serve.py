@@ -29,6 +29,7 @@ from dispatcher.daemon.leadership import SecondDaemon, SqliteLock
 from dispatcher.daemon.supervise import Backoff, Fatal, Supervisor, dumps
 from dispatcher.http.app import create_app
 from dispatcher.incidents import service
+from dispatcher.maintenance import service as maintenance
 from dispatcher.outbox.queue import Fence
 from dispatcher.outbox.sender import Sender
 from dispatcher.paging import failures, provider
@@ -113,7 +114,9 @@ class Daemon:
             return
         now = self.clock.now()
         dispatch = self.runtime.dispatch
-        sent = await asyncio.to_thread(service.tick_due, dispatch, now)
+        # A maintenance window that is over first: FMK still down at its end pages now.
+        sent = await asyncio.to_thread(maintenance.release_due, dispatch, now)
+        sent += await asyncio.to_thread(service.tick_due, dispatch, now)
         window = self.runtime.settings.heartbeat_window
         if await asyncio.to_thread(heartbeat.check, dispatch, now, window):
             sent.append(0)
@@ -123,6 +126,10 @@ class Daemon:
             log.info("tick.notices_enqueued", incidents=[i for i in sent if i])
             self._wake_senders()
         due = await asyncio.to_thread(service.next_due, self.runtime.engine)
+        over = await asyncio.to_thread(
+            maintenance.next_release, self.runtime.engine, dispatch.maintenance
+        )
+        due = min((t for t in (due, over) if t is not None), default=None)
         if due is not None:
             # However late the loop gets to it (a loaded machine): APScheduler's default
             # grace of 1 s would drop it, and the step would wait for the next slow tick.

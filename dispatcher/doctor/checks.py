@@ -179,7 +179,7 @@ def _render_all(
         f"{len(NoticeKind)} "
         f"kinds for {len(registry.municipalities)} municipalities, {len(registry.vendors)} "
         f"vendors and {len(_people(registry))} on-call, fallback and drill people; each also "
-        "as a drill of a scoped incident",
+        "as a drill of a scoped incident or as a scoped window",
     )
 
 
@@ -193,6 +193,10 @@ def _variants(context: NoticeContext, registry: Registry) -> Iterator[tuple[str,
             context.incident, drill=True, scope_label="udvalgte kommuner", affected=few
         )
         yield " (drill, scoped)", replace(context, incident=unusual, municipality_count=len(few))
+    if context.maintenance is not None:
+        few = tuple(addressee(m) for m in registry.municipalities[:SCOPED_SAMPLE])
+        window = replace(context.maintenance, scope_label="udvalgte kommuner", affected=few)
+        yield " (scoped)", replace(context, maintenance=window, municipality_count=len(few))
 
 
 def _notices(
@@ -201,7 +205,7 @@ def _notices(
     """Every (kind, recipient, paging round) the dispatcher can send."""
     for kind in NoticeKind:
         recipients: tuple[Municipality | Vendor | Person, ...]
-        if kind.municipal:
+        if kind.municipal or kind.maintenance:
             recipients = (*registry.municipalities, *registry.vendors)
         elif kind is NoticeKind.VENDOR_ALERT:
             recipients = registry.vendors

@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from dispatcher import __version__
 from dispatcher.clock import Clock
 from dispatcher.daemon.supervise import TaskHealth
-from dispatcher.http import ack, errors, health, sms, status, webhook
+from dispatcher.http import (
+    ack,
+    alertmanager,
+    errors,
+    health,
+    maintenance_feed,
+    pagerduty,
+    sms,
+    status,
+    webhook,
+)
 from dispatcher.http.deps import HttpServices
 from dispatcher.runtime import Runtime
 
@@ -33,4 +43,7 @@ def create_app(
     app.include_router(webhook.router)
     app.include_router(status.router)
     app.include_router(sms.router)
+    app.include_router(maintenance_feed.router)
+    app.include_router(alertmanager.router)
+    app.include_router(pagerduty.router)
     return app

@@ -111,7 +111,7 @@ def status_atom(request: Request) -> Response:
         if last.atom is None:
             return _unavailable(request, svc, JSON)
         return _respond(request, last.atom, feed.CONTENT_TYPE)
-    last.atom = feed.atom_feed(incidents, _base(svc), view.generated_at)
+    last.atom = feed.atom_feed(incidents, _base(svc), view.generated_at, view.maintenance)
     return _respond(request, last.atom, feed.CONTENT_TYPE)
 
 

@@ -78,9 +78,14 @@ class SignalAnswer(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     action: str = Field(
-        description="opened, attached, recovering, awaiting_owner, resolved, heartbeat or ignored."
+        description="opened, attached, recovering, awaiting_owner, resolved, heartbeat, "
+        "ignored; suppressed (an outage or resolved during a maintenance window); scheduled, "
+        "changed, unchanged or cancelled (a maintenance signal)."
     )
     incident: int | None = Field(None, description="The incident number, if one is concerned.")
+    maintenance: int | None = Field(
+        None, description="The maintenance window's number, if one is concerned."
+    )
     duplicate: bool | None = Field(None, description="True on a repeat of an event id.")
 
 
@@ -95,11 +100,17 @@ def _error(model: type[BaseModel], description: str) -> dict[str, Any]:
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: _answer(
         "Done: `heartbeat` recorded, or the signal `attached` to the open incident, or "
-        "`recovering` / `awaiting_owner` / `resolved` after `resolved`. A repeat of an event "
+        "`recovering` / `awaiting_owner` / `resolved` after `resolved`; `suppressed`: an "
+        "outage (or resolved) that an active maintenance window explains, on the window's "
+        "timeline, paging nobody; `changed`, `unchanged` or `cancelled` after `maintenance`. "
+        "A repeat of an event "
         "id with the same body gets the first status and body plus `duplicate: true`, and "
         "nothing happens twice."
     ),
-    201: _answer("`opened`: an outage opened incident `incident`."),
+    201: _answer(
+        "`opened`: an outage opened incident `incident`; `scheduled`: a maintenance signal "
+        "planned window `maintenance`."
+    ),
     202: _answer("`ignored`: an update or resolved while no FMK incident is open."),
     400: _error(MalformedJson, "`malformed_json`: the body is not UTF-8 JSON."),
     401: _error(

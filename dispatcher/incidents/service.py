@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from dispatcher.config import DEVELOPMENT_LINK_SECRET
 from dispatcher.contacts.model import Registry
 from dispatcher.core.lifecycle import decide, open_incident
+from dispatcher.core.maintenance import MaintenancePolicy
 from dispatcher.core.model import (
     Decision,
     Effect,
@@ -27,6 +28,7 @@ from dispatcher.core.model import (
     Policy,
     Record,
     Rejected,
+    Release,
     Tick,
     Trigger,
 )
@@ -68,6 +70,9 @@ class Dispatch:
     public_url: str = "http://127.0.0.1:8080"
     link_secret: str = DEVELOPMENT_LINK_SECRET
     standard_guidance: str = ""
+    maintenance: MaintenancePolicy = field(default_factory=MaintenancePolicy)
+    # When the municipalities are told of an incident that an SDS outage opens.
+    release: Release = Release.AFTER_CONFIRM
 
 
 def trigger(d: Dispatch, event: Trigger, now: datetime) -> tuple[int, Decision]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatcher.contacts.model import Escalation, Municipality, Person, Vendor
 from dispatcher.core.kinds import NoticeKind
@@ -34,6 +34,24 @@ class IncidentFacts:
 
 
 @dataclass(frozen=True)
+class WindowFacts:
+    """A planned maintenance window as its notices describe it. Times are timezone-aware UTC."""
+
+    number: int
+    text: str
+    starts_at: datetime
+    ends_at: datetime
+    scope_label: str = ""
+    # The official names of the municipalities in scope; empty when all are.
+    affected: tuple[str, ...] = ()
+    lead: timedelta | None = None  # a reminder: how long before the start
+    previous_starts_at: datetime | None = None  # a change: the times before it
+    previous_ends_at: datetime | None = None
+    dropped: bool = False  # to municipalities that are no longer in the window's scope
+    feed_url: str = ""
+
+
+@dataclass(frozen=True)
 class NoticeContext:
     kind: NoticeKind
     incident: IncidentFacts | None
@@ -47,3 +65,4 @@ class NoticeContext:
     title: str | None = None
     ack_url: str | None = None
     page_round: int = 0
+    maintenance: WindowFacts | None = None

@@ -45,8 +45,11 @@ def build_message(
     references: Sequence[str],
     date: datetime,
     headers: Mapping[str, str] = NO_HEADERS,
+    calendar: tuple[str, bytes] | None = None,
 ) -> EmailMessage:
     """The notice as a message from `sender`; `references` are earlier Message-IDs, oldest first.
+    `calendar` is (METHOD, iCalendar bytes): a third alternative, `text/calendar`, which
+    calendar clients show as the entry to add, move or remove.
 
     Every header value is made a single line first, so no text can add a header of its own.
     """
@@ -71,6 +74,15 @@ def build_message(
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if calendar is not None:
+        method, ics = calendar
+        msg.add_alternative(
+            ics.decode("utf-8"),
+            subtype="calendar",
+            charset="utf-8",
+            cte="quoted-printable",
+            params={"method": method},
+        )
     # After the body: making the message multipart moves Content-* headers into the first part.
     msg["Content-Language"] = "da"
     for name, value in headers.items():

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from dispatcher.contacts.model import Municipality, Person, Registry, Vendor
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.notices.context import IncidentFacts, NoticeContext
+from dispatcher.notices.maintenance_sample import sample_window_context
 
 # Tuesday 4 March 2025 at 07:12 in Copenhagen.
 SAMPLE_DOWN_SINCE = datetime(2025, 3, 4, 6, 12, tzinfo=UTC)
@@ -80,6 +81,8 @@ def sample_context(
     """The sample incident #1 as notice `kind` would present it to `recipient`. A page is
     paging round `page_round` (1, 2, ...), with `ack_url` as its acknowledgement link; the
     on-call information is about the SDS heartbeat, so it has no incident."""
+    if kind.maintenance:
+        return sample_window_context(kind, recipient, registry)
     if kind is NoticeKind.PAGE:
         if page_round < 1:
             raise ValueError(f"page_round must be 1 or more, not {page_round}")

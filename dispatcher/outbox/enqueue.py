@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Channel, Municipality, Person, Registry, Vendor
@@ -76,11 +77,11 @@ def addressees(
         return _persons(registry.escalation.drill_staff, notify)
     codes = incident.scope if incident is not None else ()
     concerned = vendors_for(registry, codes)
-    vendors = [Addressee(v, _people(v)) for v in concerned]
+    vendors = [Addressee(v, group_people(v)) for v in concerned]
     match notify.audience:
         case Audience.MUNICIPALITIES:
-            cc = tuple(p for v in concerned for p in _people(v))
-            return [Addressee(m, _people(m), cc) for m in affected(registry, codes)] + vendors
+            cc = tuple(p for v in concerned for p in group_people(v))
+            return [Addressee(m, group_people(m), cc) for m in affected(registry, codes)] + vendors
         case Audience.VENDORS:
             return vendors
         case Audience.ONCALL:
@@ -101,7 +102,7 @@ def _persons(people: tuple[Person, ...], notify: Notify) -> list[Addressee]:
     return [Addressee(p, (p,)) for p in unique.values()]
 
 
-def _people(group: Municipality | Vendor) -> tuple[Person, ...]:
+def group_people(group: Municipality | Vendor) -> tuple[Person, ...]:
     return tuple(Person(addressee(group), e) for e in group.emails)
 
 
@@ -259,8 +260,7 @@ def enqueue_notice(
 
 
 def _next_sequence(session: Session, incident_id: int | None) -> int:
-    column = col(NoticeRow.incident_id)
-    same = column.is_(None) if incident_id is None else column == incident_id
+    same = _same_thread(incident_id)
     return (session.scalar(select(func.max(col(NoticeRow.sequence))).where(same)) or 0) + 1
 
 
@@ -281,8 +281,7 @@ def _municipal_count(session: Session, incident_id: int | None) -> int:
 
 def _thread_ids(session: Session, incident_id: int | None) -> dict[str, list[str]]:
     """Message-IDs already sent to each audience in this thread, oldest first."""
-    column = col(NoticeRow.incident_id)
-    same = column.is_(None) if incident_id is None else column == incident_id
+    same = _same_thread(incident_id)
     rows = session.execute(
         select(col(MessageRow.audience), col(MessageRow.rfc_message_id))
         .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
@@ -293,6 +292,14 @@ def _thread_ids(session: Session, incident_id: int | None) -> dict[str, list[str
     for audience, rfc_id in rows:
         threads[audience].append(rfc_id)
     return threads
+
+
+def _same_thread(incident_id: int | None) -> ColumnElement[bool]:
+    """The notices of this incident, or with None those about the SDS heartbeat (which belong
+    to no incident and to no maintenance window)."""
+    if incident_id is None:
+        return and_(col(NoticeRow.incident_id).is_(None), col(NoticeRow.maintenance_id).is_(None))
+    return col(NoticeRow.incident_id) == incident_id
 
 
 def _id(value: int | None) -> int:

@@ -15,11 +15,23 @@ class SignalKind(StrEnum):
     UPDATE = "update"
     RESOLVED = "resolved"
     HEARTBEAT = "heartbeat"
+    MAINTENANCE = "maintenance"
 
 
 class Severity(StrEnum):
     DOWN = "down"
     DEGRADED = "degraded"
+
+
+@dataclass(frozen=True)
+class MaintenanceSignal:
+    """A planned window as SDS announces it now; None keeps nothing: each signal is whole."""
+
+    reference: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    text: str | None = None
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -31,7 +43,8 @@ class Signal:
     details: str = ""
     started_at: datetime | None = None
     drill: bool = False  # about the open drill, not the real incident
-    scope: Scope | None = None  # an outage that hits only these municipalities
+    scope: Scope | None = None  # an outage (or a window) that concerns only these municipalities
+    maintenance: MaintenanceSignal | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from pydantic.config import JsonDict
 
 from dispatcher.contacts.model import EojSystem, Registry
 from dispatcher.contacts.scope import resolve
+from dispatcher.signals.maintenance_schema import EXAMPLE as MAINTENANCE_EXAMPLE
+from dispatcher.signals.maintenance_schema import MaintenanceIn
 from dispatcher.signals.model import Severity, Signal, SignalKind
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
@@ -65,6 +67,10 @@ _KIND_RULES: JsonDict = {
                 ]
             },
         },
+        {
+            "if": {"properties": {"kind": {"const": "maintenance"}}, "required": ["kind"]},
+            "then": {"required": ["maintenance"]},
+        },
     ]
 }
 
@@ -103,7 +109,7 @@ class SdsSignalIn(BaseModel):
         extra="forbid",
         strict=True,
         title="SdsSignal",
-        json_schema_extra={**_KIND_RULES, "examples": [EXAMPLE]},
+        json_schema_extra={**_KIND_RULES, "examples": [EXAMPLE, MAINTENANCE_EXAMPLE]},
     )
 
     event_id: Annotated[
@@ -116,9 +122,10 @@ class SdsSignalIn(BaseModel):
         ),
     ]
     service: Literal["FMK"] = Field(description="The monitored service; only FMK.")
-    kind: Literal["outage", "update", "resolved", "heartbeat"] = Field(
+    kind: Literal["outage", "update", "resolved", "heartbeat", "maintenance"] = Field(
         description="outage: FMK is down or degraded; update: new information about it; "
-        "resolved: FMK runs again; heartbeat: SDS's monitoring is alive."
+        "resolved: FMK runs again; heartbeat: SDS's monitoring is alive; maintenance: a "
+        "planned window, announced, changed or cancelled."
     )
     severity: Literal["down", "degraded"] | None = Field(
         default=None, validate_default=True, description="Required for outage."
@@ -149,8 +156,13 @@ class SdsSignalIn(BaseModel):
     )
     scope: ScopeIn | None = Field(
         default=None,
-        description="Outage only: the municipalities it hits, when not all 98. Used when the "
-        "signal opens an incident.",
+        description="Outage and maintenance only: the municipalities it concerns, when not all "
+        "98. Used when the signal opens an incident, and as the window's scope.",
+    )
+    maintenance: MaintenanceIn | None = Field(
+        default=None,
+        validate_default=True,
+        description="Maintenance only (and required there): the planned window.",
     )
 
     @field_validator("drill")
@@ -163,8 +175,22 @@ class SdsSignalIn(BaseModel):
     @field_validator("scope")
     @classmethod
     def _scope_for_outage(cls, value: ScopeIn | None, info: ValidationInfo) -> ScopeIn | None:
-        if value is not None and info.data.get("kind") != "outage":
-            raise ValueError("only an outage can carry a scope")
+        if value is not None and info.data.get("kind") not in ("outage", "maintenance"):
+            raise ValueError("only an outage or a maintenance window can carry a scope")
+        return value
+
+    @field_validator("maintenance")
+    @classmethod
+    def _maintenance_for_kind(
+        cls, value: MaintenanceIn | None, info: ValidationInfo
+    ) -> MaintenanceIn | None:
+        kind = info.data.get("kind")
+        if value is None and kind == "maintenance":
+            raise ValueError("is required when kind is 'maintenance'")
+        if value is not None and kind != "maintenance":
+            raise ValueError("only a signal of kind 'maintenance' can carry it")
+        if kind == "maintenance" and info.data.get("drill"):
+            raise ValueError("a maintenance window cannot be a drill")
         return value
 
     @field_validator("severity")
@@ -214,6 +240,7 @@ class SdsSignalIn(BaseModel):
             started_at=self.started_at.astimezone(UTC) if self.started_at is not None else None,
             drill=self.drill,
             scope=scope,
+            maintenance=self.maintenance.to_signal() if self.maintenance else None,
         )
 
 

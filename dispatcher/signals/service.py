@@ -4,6 +4,7 @@ incident change it causes: a repeat gets the stored answer and changes nothing."
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 import structlog
@@ -14,6 +15,7 @@ from dispatcher.config import Settings
 from dispatcher.core.model import Decision, Incident, Rejected, Release
 from dispatcher.incidents.mapping import to_core
 from dispatcher.incidents.service import Dispatch, apply_in, open_in, open_incident_id
+from dispatcher.maintenance import sds, suppress
 from dispatcher.signals import heartbeat
 from dispatcher.signals.model import Signal, SignalConflict, SignalKind, SignalOutcome
 from dispatcher.signals.routing import ApplyToOpen, Heartbeat, Ignore, OpenNew, route
@@ -25,13 +27,21 @@ ATTEMPTS = 3
 
 
 def receive_signal(
-    d: Dispatch, signal: Signal, *, body_sha256: str, now: datetime, settings: Settings
+    d: Dispatch,
+    signal: Signal,
+    *,
+    body_sha256: str,
+    now: datetime,
+    settings: Settings,
+    also: Callable[[Session, SignalOutcome], None] | None = None,
 ) -> SignalOutcome:
-    """Carry out `signal` once. Raises SignalConflict if its event id came with another body."""
+    """Carry out `signal` once. Raises SignalConflict if its event id came with another body.
+    `also` runs in the same transaction with the answer of a signal handled now (not of a
+    repeat), e.g. to remember which incident an alert group belongs to."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with transaction(d.engine) as session:
-                return _receive(session, d, signal, body_sha256, now, settings)
+                return _receive(session, d, signal, body_sha256, now, settings, also)
         except IntegrityError:
             # Someone else handled the same event id, or opened an incident, just now: the
             # next attempt sees it and answers accordingly.
@@ -48,6 +58,7 @@ def _receive(
     body_sha256: str,
     now: datetime,
     settings: Settings,
+    also: Callable[[Session, SignalOutcome], None] | None,
 ) -> SignalOutcome:
     seen = session.get(SignalRow, signal.event_id)
     if seen is not None:
@@ -62,6 +73,8 @@ def _receive(
         outcome, incident_id = _route(session, d, signal, now, settings)
     except Rejected as exc:
         outcome, incident_id = SignalOutcome(422, {"error": "rejected", "detail": str(exc)}), None
+    if also is not None:
+        also(session, outcome)
     session.add(
         SignalRow(
             event_id=signal.event_id,
@@ -82,8 +95,14 @@ def _receive(
 def _route(
     session: Session, d: Dispatch, signal: Signal, now: datetime, settings: Settings
 ) -> tuple[SignalOutcome, int | None]:
+    if signal.kind is SignalKind.MAINTENANCE:
+        return sds.receive(session, d, signal, now)
     current = open_incident_id(session, drill=signal.drill)
     incident = _load(session, current)
+    if incident is None:
+        absorbed = suppress.absorb(session, signal, now, d.maintenance)
+        if absorbed is not None:
+            return absorbed, None
     step = route(
         signal,
         incident,

@@ -26,10 +26,22 @@ def status_document(view: StatusView, base_url: str) -> dict[str, Any]:
         "generated_at": moment(view.generated_at),
         "current": incident_document(view.current, base_url) if view.current else None,
         "past": [incident_summary(past, base_url) for past in view.past],
+        "maintenance": [
+            {
+                "number": w.number,
+                "state": "active" if w.active else "upcoming",
+                "starts_at": moment(w.starts_at),
+                "ends_at": moment(w.ends_at),
+                "scope": w.scope_label,
+                "text": w.text,
+            }
+            for w in view.maintenance
+        ],
         "links": {
             "html": f"{base_url}/status",
             "json": f"{base_url}/status.json",
             "atom": f"{base_url}/status.atom",
+            "calendar": f"{base_url}/vedligehold.ics",
         },
     }
 

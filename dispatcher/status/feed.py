@@ -10,6 +10,7 @@ import io
 from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
+from dispatcher.status.maintenance_view import WindowView
 from dispatcher.status.view import IncidentView, Moment
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -24,20 +25,34 @@ def entry_id(incident: IncidentView, sequence: int) -> str:
     return f"{FEED_ID}:{incident.uid}:{sequence}"
 
 
-def atom_feed(incidents: Sequence[IncidentView], base_url: str, now: Moment) -> bytes:
-    """The feed of `incidents` (newest first); `updated` is the newest notice's time, or
-    `now` when there is none."""
+def atom_feed(
+    incidents: Sequence[IncidentView],
+    base_url: str,
+    now: Moment,
+    windows: Sequence[WindowView] = (),
+) -> bytes:
+    """The feed of `incidents` (newest first) and of the upcoming and active maintenance
+    `windows`; `updated` is the newest notice's or window's time, or `now` when none."""
     entries = [(incident, notice) for incident in incidents for notice in incident.notices]
     entries.sort(key=lambda pair: pair[1].sent_at.utc, reverse=True)
+    times = [e[1].sent_at for e in entries[:1]] + [w.updated_at for w in windows]
     feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "da"})
     _text(feed, "id", FEED_ID)
     _text(feed, "title", "Status for FMK (Fælles Medicinkort)")
     _text(feed, "subtitle", "MedComs meddelelser til kommunerne om nedbrud i FMK")
-    _text(feed, "updated", (entries[0][1].sent_at if entries else now).utc_text)
+    _text(feed, "updated", max(times, key=lambda t: t.utc).utc_text if times else now.utc_text)
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     _text(author, "name", "MedCom")
     _link(feed, f"{base_url}/status.atom", "self", "application/atom+xml")
     _link(feed, f"{base_url}/status", "alternate", "text/html")
+    for window in windows:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        _text(entry, "id", f"{FEED_ID}:vedligehold:{window.uid}:{window.sequence}")
+        _text(entry, "title", f"{window.title} ({window.state.lower()})")
+        _text(entry, "updated", window.updated_at.utc_text)
+        _link(entry, f"{base_url}/status#vedligehold-{window.number}", "alternate", "text/html")
+        _text(entry, "summary", f"Berører {window.scope_label}.")
+        _text(entry, "content", window.text).set("type", "text")
     for incident, notice in entries:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         _text(entry, "id", entry_id(incident, notice.sequence))

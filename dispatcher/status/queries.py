@@ -8,17 +8,19 @@ pages, vendor alerts and on-call notices never show, and nothing about people is
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Engine, not_, select
+from sqlalchemy import Engine, func, not_, select
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Registry
 from dispatcher.core.kinds import MUNICIPAL_KINDS
+from dispatcher.status.maintenance_view import window_views
 from dispatcher.status.view import IncidentView, PublicIncident, StatusView, incident_view
 from dispatcher.status.view import status_view as build_status
 from dispatcher.store.db import read_only
-from dispatcher.store.tables import IncidentRow, NoticeRow
+from dispatcher.store.tables import IncidentRow, MaintenanceEventRow, MaintenanceRow, NoticeRow
 
 HISTORY = 20
 
@@ -29,7 +31,33 @@ def status_view(
     """FMK's status at `now`, with the open incident (if any) and the last `history` closed."""
     with read_only(engine) as session:
         found = _public(session, limit=history + 1)
-    return build_status(found, now, registry, history=history)
+        rows, changed = _windows(session, now)
+    view = build_status(found, now, registry, history=history)
+    return replace(view, maintenance=window_views(rows, changed, now))
+
+
+def _windows(session: Session, now: datetime) -> tuple[list[MaintenanceRow], dict[int, datetime]]:
+    """The maintenance windows not over at `now`, and when each was last planned or changed."""
+    rows = list(
+        session.scalars(
+            select(MaintenanceRow).where(
+                col(MaintenanceRow.ends_at) > now,
+                col(MaintenanceRow.status) == "scheduled",
+            )
+        )
+    )
+    changed: dict[int, datetime] = {}
+    if rows:
+        for number, at in session.execute(
+            select(col(MaintenanceEventRow.maintenance_id), func.max(col(MaintenanceEventRow.at)))
+            .where(
+                col(MaintenanceEventRow.maintenance_id).in_([r.id for r in rows]),
+                col(MaintenanceEventRow.kind).in_(["scheduled", "changed"]),
+            )
+            .group_by(col(MaintenanceEventRow.maintenance_id))
+        ):
+            changed[number] = at
+    return rows, changed
 
 
 def public_incidents(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from dispatcher.contacts.model import Registry
 from dispatcher.core.kinds import NoticeKind
@@ -21,6 +22,9 @@ from dispatcher.core.model import Status
 from dispatcher.notices.timefmt import format_duration, format_local, to_local
 from dispatcher.status import wording
 from dispatcher.store.tables import IncidentRow, NoticeRow
+
+if TYPE_CHECKING:  # it imports Moment from here
+    from dispatcher.status.maintenance_view import WindowView
 
 RESTORED_FOR = timedelta(hours=24)
 
@@ -117,6 +121,7 @@ class StatusView:
     generated_at: Moment
     current: IncidentView | None
     past: tuple[IncidentView, ...]
+    maintenance: tuple[WindowView, ...] = ()  # upcoming and active maintenance windows
 
     @property
     def severity(self) -> str | None:

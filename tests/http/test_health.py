@@ -291,7 +291,7 @@ async def test_metrics_of_an_empty_database(client: httpx.AsyncClient) -> None:
 
 
 _STATUSES = ("triggered", "acknowledged", "resolved", "cancelled")
-_DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "bounced")
+_DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "bounced", "withdrawn")
 _NOTICE_KINDS = (
     "initial",
     "update",
@@ -301,6 +301,13 @@ _NOTICE_KINDS = (
     "page",
     "owner",
     "oncall_info",
+    "maint_announced",
+    "maint_reminder",
+    "maint_started",
+    "maint_ended",
+    "maint_extended",
+    "maint_changed",
+    "maint_cancelled",
 )
 
 
@@ -334,6 +341,7 @@ async def test_metrics_follow_a_trigger_through_the_sender(
         "sent": 0,
         "failed": 0,
         "bounced": 0,
+        "withdrawn": 0,
     }
     assert value(before, "oldest_pending_delivery_age_seconds") == 270.0
     assert value(before, "notices_total", kind="initial") == 1
@@ -362,6 +370,7 @@ async def test_metrics_follow_a_trigger_through_the_sender(
         "sent": recipients - 3,
         "failed": 3,
         "bounced": 0,
+        "withdrawn": 0,
     }
     assert value(after, "oldest_pending_delivery_age_seconds") == 0
     assert value(after, "open_incidents") == 1

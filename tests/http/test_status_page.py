@@ -297,7 +297,8 @@ class TestJson:
 
         document = await page.json()
         assert set(document) == {
-            "status", "severity", "headline", "text", "generated_at", "current", "past", "links",
+            "status", "severity", "headline", "text", "generated_at", "current", "past",
+            "maintenance", "links",
         }  # fmt: skip
         assert (document["status"], document["severity"]) == ("nedbrud", "down")
         current = document["current"]

@@ -665,6 +665,7 @@ async def test_openapi_documents_body_headers_and_responses(webhook: Webhook) ->
         "started_at",
         "drill",
         "scope",
+        "maintenance",
     }
     scope = next(s for s in schema["properties"]["scope"]["anyOf"] if s.get("type") == "object")
     assert set(scope["properties"]) == {"eoj", "regions", "municipalities"}

@@ -106,7 +106,11 @@ def test_strict_json_still_parses_iso_times_but_python_mode_would_not() -> None:
 @pytest.mark.parametrize(
     ("payload", "field", "words"),
     [
-        (with_(kind=5), "kind", "'outage', 'update', 'resolved' or 'heartbeat' (got 5)"),
+        (
+            with_(kind=5),
+            "kind",
+            "'outage', 'update', 'resolved', 'heartbeat' or 'maintenance' (got 5)",
+        ),
         (with_(kind="down"), "kind", 'got "down"'),
         (with_(service="XYZ"), "service", "'FMK'"),
         (with_(service="fmk"), "service", "'FMK'"),
@@ -223,10 +227,11 @@ def test_the_json_schema_describes_the_contract() -> None:
     schema = published_schema()
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == {"event_id", "service", "kind"}
-    outage, update = schema["allOf"]
+    outage, update, maintenance = schema["allOf"]
     assert outage["if"]["properties"]["kind"] == {"const": "outage"}
     assert outage["then"]["required"] == ["severity", "summary"]
     assert update["if"]["properties"]["kind"] == {"const": "update"}
+    assert maintenance["then"]["required"] == ["maintenance"]
     assert schema["properties"]["event_id"]["pattern"] == "^[A-Za-z0-9._:-]+$"
     assert schema["properties"]["started_at"]["anyOf"][0]["format"] == "date-time"
     assert "$defs" not in schema
@@ -239,7 +244,10 @@ def test_every_json_example_in_the_sds_guide_is_a_valid_signal(registry: Registr
     assert len(signals) >= 5
     for body in signals:
         signal = parse(body).to_signal(registry)
-        if signal.scope is not None:
+        if signal.kind is SignalKind.MAINTENANCE:
+            assert signal.scope is not None
+            assert signal.scope.label == "Region Sjælland"
+        elif signal.scope is not None:
             assert signal.drill
             assert signal.scope.label == "kommuner med Cura"
 

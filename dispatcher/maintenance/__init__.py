@@ -1,0 +1,1 @@
+"""Planned maintenance windows: stored, announced, reminded, and the outage signals they explain."""
