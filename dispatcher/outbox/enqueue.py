@@ -10,8 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Channel, Municipality, Person, Registry, Vendor
@@ -260,7 +259,8 @@ def enqueue_notice(
 
 
 def _next_sequence(session: Session, incident_id: int | None) -> int:
-    same = _same_thread(incident_id)
+    column = col(NoticeRow.incident_id)
+    same = column.is_(None) if incident_id is None else column == incident_id
     return (session.scalar(select(func.max(col(NoticeRow.sequence))).where(same)) or 0) + 1
 
 
@@ -281,7 +281,8 @@ def _municipal_count(session: Session, incident_id: int | None) -> int:
 
 def _thread_ids(session: Session, incident_id: int | None) -> dict[str, list[str]]:
     """Message-IDs already sent to each audience in this thread, oldest first."""
-    same = _same_thread(incident_id)
+    column = col(NoticeRow.incident_id)
+    same = column.is_(None) if incident_id is None else column == incident_id
     rows = session.execute(
         select(col(MessageRow.audience), col(MessageRow.rfc_message_id))
         .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
@@ -292,14 +293,6 @@ def _thread_ids(session: Session, incident_id: int | None) -> dict[str, list[str
     for audience, rfc_id in rows:
         threads[audience].append(rfc_id)
     return threads
-
-
-def _same_thread(incident_id: int | None) -> ColumnElement[bool]:
-    """The notices of this incident, or with None those about the SDS heartbeat (which belong
-    to no incident and to no maintenance window)."""
-    if incident_id is None:
-        return and_(col(NoticeRow.incident_id).is_(None), col(NoticeRow.maintenance_id).is_(None))
-    return col(NoticeRow.incident_id) == incident_id
 
 
 def _id(value: int | None) -> int:
