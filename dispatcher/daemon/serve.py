@@ -126,9 +126,7 @@ class Daemon:
             log.info("tick.notices_enqueued", incidents=[i for i in sent if i])
             self._wake_senders()
         due = await asyncio.to_thread(service.next_due, self.runtime.engine)
-        over = await asyncio.to_thread(
-            maintenance.next_release, self.runtime.engine, dispatch.maintenance
-        )
+        over = await asyncio.to_thread(maintenance.next_release, dispatch)
         due = min((t for t in (due, over) if t is not None), default=None)
         if due is not None:
             # However late the loop gets to it (a loaded machine): APScheduler's default

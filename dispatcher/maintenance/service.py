@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 
 import structlog
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
@@ -125,11 +125,11 @@ def release_due(d: Dispatch, now: datetime) -> list[int]:
     return opened
 
 
-def next_release(engine: Engine, policy: core.MaintenancePolicy) -> datetime | None:
+def next_release(d: Dispatch) -> datetime | None:
     """When the next window is over (its end plus the grace), if any is still to be."""
-    with transaction(engine) as session:
+    with transaction(d.engine) as session:
         end = session.scalar(select(func.min(col(MaintenanceRow.ends_at))).where(*_unreleased()))
-    return end + policy.grace if end is not None else None
+    return end + d.maintenance.grace if end is not None else None
 
 
 def _unreleased() -> tuple[ColumnElement[bool], ...]:
