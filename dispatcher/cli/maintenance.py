@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,16 +12,14 @@ from rich.table import Table
 
 from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.incident import As, scope_from_options
-from dispatcher.cli.render import local
 from dispatcher.cli.runtime import COPENHAGEN, actor_of, open_runtime, report_daemon
 from dispatcher.clock import SystemClock
 from dispatcher.contacts.model import EojSystem
 from dispatcher.core.maintenance import Change, Schedule, WindowDecision
 from dispatcher.core.model import Rejected
-from dispatcher.maintenance import queries, service
-from dispatcher.maintenance.mapping import to_window
-from dispatcher.notices.render import TemplateError
-from dispatcher.runtime import Runtime
+
+if TYPE_CHECKING:
+    from dispatcher.runtime import Runtime
 
 maintenance_app = typer.Typer(
     help="Planned maintenance windows: schedule, change, cancel, list and show them.",
@@ -63,6 +61,8 @@ def parse_instant(option: str, value: str) -> datetime:
 
 
 def _report(number: int, decision: WindowDecision, what: str) -> None:
+    from dispatcher.cli.render import local
+
     window = decision.window
     console.print(
         f"{what} maintenance window [bold]#{number}[/]: {local(window.starts_at)} to "
@@ -76,6 +76,8 @@ def _report(number: int, decision: WindowDecision, what: str) -> None:
 def _apply(
     runtime: Runtime, number: int, what: str, do: Callable[[datetime], WindowDecision]
 ) -> None:
+    from dispatcher.notices.render import TemplateError
+
     now = SystemClock().now()
     try:
         decision = do(now)
@@ -97,6 +99,9 @@ def schedule(
     actor: As = None,
 ) -> None:
     """Plan a window: announce it now, remind before it, tell when it starts and ends."""
+    from dispatcher.maintenance import service
+    from dispatcher.notices.render import TemplateError
+
     runtime = open_runtime(ctx)
     scope = scope_from_options(runtime.registry, eoj or [], region or [], municipalities)
     request = Schedule(
@@ -132,6 +137,8 @@ def change(
     actor: As = None,
 ) -> None:
     """Move, extend, shorten, rescope or reword a window; everyone concerned is told."""
+    from dispatcher.maintenance import service
+
     runtime = open_runtime(ctx)
     d = runtime.dispatch
     scoped = bool(eoj or region or municipalities)
@@ -157,6 +164,8 @@ def cancel(
     actor: As = None,
 ) -> None:
     """Call off a window that has not started; the municipalities' calendars drop it."""
+    from dispatcher.maintenance import service
+
     runtime = open_runtime(ctx)
     who = actor_of(actor, state(ctx).settings)
     d = runtime.dispatch
@@ -166,6 +175,10 @@ def cancel(
 @maintenance_app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Every window, with where it stands now."""
+    from dispatcher.cli.render import local
+    from dispatcher.maintenance import queries
+    from dispatcher.maintenance.mapping import to_window
+
     runtime = open_runtime(ctx)
     rows = queries.list_windows(runtime.engine)
     if not rows:
@@ -188,6 +201,10 @@ def list_(ctx: typer.Context) -> None:
 @maintenance_app.command()
 def show(ctx: typer.Context, number: Number) -> None:
     """One window: its times, scope and text, its timeline, and its notices' deliveries."""
+    from dispatcher.cli.render import local
+    from dispatcher.maintenance import queries
+    from dispatcher.maintenance.mapping import to_window
+
     runtime = open_runtime(ctx)
     detail = queries.window_detail(runtime.engine, number)
     if detail is None:
