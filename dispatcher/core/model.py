@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from dispatcher.core.kinds import NoticeKind
+from dispatcher.core.receipts import Receipt
 
 SYSTEM_ACTOR = "dispatcher"
 SDS_ACTOR = "sds"
@@ -54,6 +55,10 @@ class Info(StrEnum):
     HEARTBEAT_BACK = "heartbeat_back"
     PAGE_FAILED = "page_failed"
     NOT_REACHED = "not_reached"
+    RELAY_FAILING = "relay_failing"
+    CALL_LIST = "call_list"
+    HELD_WAITING = "held_waiting"
+    HELD_OVERDUE = "held_overdue"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,11 @@ class Policy:
     failsafe_after: timedelta = timedelta(minutes=30)
     recovery_window: timedelta = timedelta(minutes=15)
     auto_resolve: bool = True
+    # After the initial notice: remind the silent municipalities, then give the owner the
+    # list of those to call (zero turns either off).
+    reminder_after: timedelta = timedelta(minutes=30)
+    call_list_after: timedelta = timedelta(minutes=60)
+    relay_alert_after: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,11 @@ class Incident:
     drill_municipalities: bool = False
     scope: tuple[int, ...] = ()
     scope_label: str = ""
+    reminder_at: datetime | None = None
+    call_list_at: datetime | None = None
+    # The relay failure the owner was told about (its start), so each is told once.
+    relay_alerted_for: datetime | None = None
+    hold_nudge_at: datetime | None = None
 
     @property
     def scoped(self) -> bool:
@@ -173,10 +188,30 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class RelayTrouble:
+    """The mail relay fails: since when, its last reply, and how many of the incident's
+    deliveries wait after a failed attempt."""
+
+    failing_since: datetime
+    reply: str
+    waiting: int
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the adapter found for a tick besides the incident: each municipality's receipt
+    and the relay's trouble, if any."""
+
+    receipts: tuple[Receipt, ...] = ()
+    relay: RelayTrouble | None = None
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time has passed; send whatever is due."""
 
     actor: str = SYSTEM_ACTOR
+    seen: Seen = field(default_factory=Seen)
 
 
 @dataclass(frozen=True)
@@ -241,6 +276,8 @@ Event = (
 class Notify:
     """Send a notice of `kind` to `audience`; `exclude` leaves one person out, `only` leaves
     all but one out; `sms_only` sends it by SMS alone."""
+    """Send a notice of `kind` to `audience`; `exclude` leaves one person out. `municipalities`
+    names those a reminder goes to, or those a call list lists."""
 
     kind: NoticeKind
     message: str | None = None
@@ -249,6 +286,7 @@ class Notify:
     info: Info | None = None
     only: str | None = None
     sms_only: bool = False
+    municipalities: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
