@@ -145,6 +145,11 @@ class Settings(SmsSettings, BounceSettings):
     ack_link_ttl: Duration = Field(
         timedelta(hours=24), description="How long an acknowledgement link in a page works."
     )
+    receipt_link_ttl: Duration = Field(
+        timedelta(days=7),
+        gt=timedelta(0),
+        description='How long a "Bekræft modtagelse" link in a municipal notice works.',
+    )
     webhook_secret: SecretStr | None = Field(
         None,
         description="Shared secret for SDS's webhook signatures: at least 32 bytes (required "
@@ -175,6 +180,24 @@ class Settings(SmsSettings, BounceSettings):
     )
     heartbeat_window: Duration = Field(
         timedelta(minutes=10), description="Page when no SDS heartbeat has come for this long."
+    )
+    reminder_after: Duration = Field(
+        timedelta(minutes=30),
+        ge=timedelta(0),
+        description="After the initial notice, remind the municipalities that have neither "
+        "confirmed nor bounced (0: never).",
+    )
+    call_list_after: Duration = Field(
+        timedelta(minutes=60),
+        ge=timedelta(0),
+        description="After the initial notice, send the owner the list of municipalities to "
+        "call (0: never).",
+    )
+    relay_alert_after: Duration = Field(
+        timedelta(minutes=5),
+        gt=timedelta(0),
+        description="Tell the owner when an open incident's mail has waited this long behind a "
+        "failing relay.",
     )
 
     @field_validator("database_url")

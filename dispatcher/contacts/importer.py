@@ -63,7 +63,10 @@ def plan_import(directory: Path, file: Path) -> ImportPlan:
     text = render_municipalities({**current, **incoming}.values())
     check = FileCheck(f"{MUNICIPALITIES_FILE} (after import)", problems)
     check_municipalities(
-        parse_rows(text, MUNICIPALITY_COLUMNS, check, MUNICIPALITY_OPTIONAL), official, check, complete=True
+        parse_rows(text, MUNICIPALITY_COLUMNS, check, MUNICIPALITY_OPTIONAL),
+        official,
+        check,
+        complete=True,
     )
     _raise_on_errors(problems)
     changes = (diff(current[code], incoming[code]) for code in sorted(incoming))

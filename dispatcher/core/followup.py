@@ -100,5 +100,7 @@ def nudge_held(incident: Incident, now: datetime, policy: Policy) -> Decision:
         notify = Notify(NoticeKind.ONCALL_INFO, audience=Audience.OWNER, info=Info.HELD_WAITING)
     else:
         record = Record("held", SYSTEM_ACTOR, "the held notice still waits: chain told")
-        notify = Notify(NoticeKind.ONCALL_INFO, audience=Audience.ESCALATION, info=Info.HELD_OVERDUE)
+        notify = Notify(
+            NoticeKind.ONCALL_INFO, audience=Audience.ESCALATION, info=Info.HELD_OVERDUE
+        )
     return Decision(nudged, (record, notify))

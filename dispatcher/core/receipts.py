@@ -96,9 +96,7 @@ def to_call(receipts: Iterable[Receipt]) -> tuple[Receipt, ...]:
 
 def silent(receipts: Iterable[Receipt]) -> tuple[int, ...]:
     """The municipalities to remind: neither confirmed nor bounced or refused."""
-    return tuple(
-        r.code for r in to_call(receipts) if r.reach in (Reach.WAITING, Reach.DELIVERED)
-    )
+    return tuple(r.code for r in to_call(receipts) if r.reach in (Reach.WAITING, Reach.DELIVERED))
 
 
 def unconfirmed(receipts: Iterable[Receipt]) -> tuple[int, ...]:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from dispatcher import __version__
 from dispatcher.clock import Clock
 from dispatcher.daemon.supervise import TaskHealth
-from dispatcher.http import ack, errors, health, sms, status, webhook
+from dispatcher.http import ack, errors, health, receipts, sms, status, webhook
 from dispatcher.http.deps import HttpServices
 from dispatcher.runtime import Runtime
 
@@ -30,6 +30,7 @@ def create_app(
     errors.install(app)
     app.include_router(health.router)
     app.include_router(ack.router)
+    app.include_router(receipts.router)
     app.include_router(webhook.router)
     app.include_router(status.router)
     app.include_router(sms.router)

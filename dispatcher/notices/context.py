@@ -47,3 +47,4 @@ class NoticeContext:
     title: str | None = None
     ack_url: str | None = None
     page_round: int = 0
+    receipt_url: str | None = None  # "Bekræft modtagelse", in a municipality's notice

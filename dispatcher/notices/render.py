@@ -125,16 +125,19 @@ class NoticeRenderer:
         )
 
     def render(self, ctx: NoticeContext) -> RenderedNotice:
-        if ctx.ack_url is not None and not is_web_url(ctx.ack_url):
-            # Autoescaping keeps a URL inside its href, but does not keep a javascript: link
-            # out. A bad link must not stop a page, though: it goes out with the command only.
-            # (The URL is not logged: it carries the acknowledgement token.)
-            log.error(
-                "notice.ack_url_dropped",
-                kind=str(ctx.kind),
-                problem="not an absolute http(s) URL; check DISPATCHER_PUBLIC_URL",
-            )
-            ctx = replace(ctx, ack_url=None)
+        for link in ("ack_url", "receipt_url"):
+            url: str | None = getattr(ctx, link)
+            if url is not None and not is_web_url(url):
+                # Autoescaping keeps a URL inside its href, but does not keep a javascript:
+                # link out. A bad link must not stop a notice, though: it goes out without it.
+                # (The URL is not logged: it carries the link's token.)
+                log.error(
+                    f"notice.{link}_dropped",
+                    kind=str(ctx.kind),
+                    problem="not an absolute http(s) URL; check DISPATCHER_PUBLIC_URL",
+                )
+                dropped = {"ack_url": None} if link == "ack_url" else {"receipt_url": None}
+                ctx = replace(ctx, **dropped)  # type: ignore[arg-type]
         subject, text, html = template_names(ctx.kind)
         variables = variables_for(ctx)
         drill = ctx.incident is not None and ctx.incident.drill

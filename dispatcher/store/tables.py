@@ -72,6 +72,12 @@ class IncidentRow(SQLModel, table=True):
     # The affected municipalities' codes, comma-separated; NULL when all are affected.
     scope: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     scope_label: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The follow-up of the municipalities that do not confirm, the relay failure the owner was
+    # told about, and the next reminder of a held notice (dispatcher/core/followup.py).
+    reminder_at: datetime | None = _time(nullable=True)
+    call_list_at: datetime | None = _time(nullable=True)
+    relay_alerted_for: datetime | None = _time(nullable=True)
+    hold_nudge_at: datetime | None = _time(nullable=True)
 
 
 class TimelineRow(SQLModel, table=True):
@@ -194,6 +200,30 @@ class AckLinkRow(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id")
     person: str = Field(max_length=320)
     used_at: datetime = _time()
+
+
+class ReceiptRow(SQLModel, table=True):
+    """A municipality confirmed ("Bekræft modtagelse") that it received an incident's notices;
+    the first confirmation is kept."""
+
+    __tablename__ = "receipt"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    municipality_code: int = Field(primary_key=True)
+    confirmed_at: datetime = _time()
+    link_issued_at: datetime = _time()
+
+
+class RelayRow(SQLModel, table=True):
+    """The mail relay as the sender last found it (dispatcher/outbox/relay.py)."""
+
+    __tablename__ = "relay"
+
+    name: str = Field(primary_key=True, max_length=40)
+    failing_since: datetime | None = _time(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_ok_at: datetime | None = _time(nullable=True)
+    checked_at: datetime | None = _time(nullable=True)
 
 
 LEADER_LEASE = "leader"

@@ -21,7 +21,7 @@ from tests.notices.factories import (
     make_escalation_context,
 )
 
-ESCALATION_KINDS = sorted(set(NoticeKind) - MUNICIPAL_KINDS)
+ESCALATION_KINDS = sorted(set(NoticeKind) - MUNICIPAL_KINDS - {NoticeKind.REMINDER})
 FALLBACK = ESCALATION.fallback[0]
 
 
