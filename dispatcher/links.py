@@ -143,7 +143,8 @@ def read_receipt_token(secret: str, token: str, *, now: datetime, ttl: timedelta
     issued_at = _instant(issued)
     if not (_positive(incident_id) and _positive(code)) or issued_at is None:
         raise LinkInvalid("the link is signed but does not hold a receipt confirmation")
-    assert isinstance(incident_id, int) and isinstance(code, int)
+    assert isinstance(incident_id, int)
+    assert isinstance(code, int)
     _check_age(incident_id, issued_at, now, ttl)
     return ReceiptClaim(incident_id=incident_id, code=code, issued_at=issued_at)
 

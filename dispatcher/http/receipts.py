@@ -81,7 +81,8 @@ def confirm_receipt(incident: str, token: str, request: Request) -> HTMLResponse
         with read_only(svc.runtime.engine) as session:
             found = session.get(ReceiptRow, key)
             row = session.get(IncidentRow, claim.incident_id)
-        assert found is not None and row is not None
+        assert found is not None
+        assert row is not None
         first, confirmed_at, variables = False, found.confirmed_at, _vars(svc, claim, row)
     log.info("receipt.confirmed", incident=claim.incident_id, municipality=claim.code, first=first)
     return page(

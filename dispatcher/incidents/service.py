@@ -224,14 +224,15 @@ def _carry_out(
             )
         elif isinstance(effect, Notify):
             actor = next((e.actor for e in decision.effects if isinstance(e, Record)), "dispatcher")
+            notify = effect
             if effect.info is Info.CALL_LIST:
                 text = call_list_text(session, row.id, d.registry, effect.municipalities)
-                effect = replace(effect, message=text)
+                notify = replace(effect, message=text)
             queued = enqueue_notice(
                 session,
                 row=row,
                 incident=decision.incident,
-                notify=effect,
+                notify=notify,
                 actor=actor,
                 now=now,
                 registry=d.registry,
