@@ -47,6 +47,7 @@ ALL_READY = {
     "status": "ready",
     "leader": True,
     "checks": {"database": {"ok": True}, "schema": {"ok": True}, "sender": {"ok": True}},
+    "relay": {"ok": True, "waiting": 0},
 }
 TEXT_FORMAT = "text/plain; version=0.0.4"
 MIN = timedelta(minutes=1)
@@ -143,6 +144,7 @@ async def test_not_ready_while_the_sender_is_not_running(
             "schema": {"ok": True},
             "sender": {"ok": False, "reason": "the sender is not running"},
         },
+        "relay": {"ok": True, "waiting": 0},
     }
 
 
