@@ -161,6 +161,10 @@ class TestHvemMangler:
         }
         assert [row["code"] for row in report["municipalities"]][:8] == [*BOUNCED, *SILENT]
 
+        metrics = (await running.http.get("/metrics")).text
+        assert f'fmk_dispatcher_municipalities_confirmed{{incident="{number}"}} 90.0' in metrics
+        assert f'fmk_dispatcher_municipalities_not_reached{{incident="{number}"}} 3.0' in metrics
+
         status, out = cli(running, contacts, "incident", "show", str(number))
         assert status == 0, out
         assert "informeret 95/98, bekræftet 90/98, 3 afvist" in out
