@@ -4,7 +4,6 @@ wave is queued once (its timer is cleared in the transaction that queues it)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,8 +18,12 @@ from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import DeliveryRow, DeliveryStatus, NoticeRow, ReceiptRow
-from tests.crash.test_kill_while_mailing import KillAfterAccepting, count, total
-from tests.support.daemon import DaemonProcess, wait_for
+from tests.crash.test_kill_while_mailing import (
+    KillAfterAccepting,
+    finish_sending,
+    until_killed,
+)
+from tests.support.daemon import DaemonProcess
 from tests.support.incidents import fmk_down
 from tests.support.mail import per_recipient
 
@@ -61,6 +64,7 @@ def test_kill_during_the_reminder_wave(
     engine: Engine,
     database_url: str,
     registry: Registry,
+    daemons: list[DaemonProcess],
     tmp_path: Path,
 ) -> None:
     following = service.Dispatch(
@@ -72,40 +76,24 @@ def test_kill_during_the_reminder_wave(
     )
     silent = informed_half_an_hour_ago(following, registry)
     handler = KillAfterAccepting(kill_at=20)
-    started: list[DaemonProcess] = []
-    try:
-        with MailCatcher(handler) as smtp:
-            first = DaemonProcess(
-                database_url=database_url,
-                smtp_port=smtp.port,
-                log=tmp_path / "daemon.log",
-                claim_timeout="2",
-                send_concurrency="1",
-            )
-            started.append(first)
-            starting = threading.Thread(target=first.start)
-            starting.start()
-            wait_for(lambda: first.process is not None, what="the daemon process")
-            handler.pid = first.pid
-            wait_for(
-                lambda: first.process is not None and first.process.poll() is not None,
-                what="the kill",
-            )
-            starting.join()
-            assert handler.killed_for, "the kill must fall inside the reminder wave"
-
-            second = DaemonProcess(
-                database_url=database_url,
-                smtp_port=smtp.port,
-                log=tmp_path / "daemon.log",
-                claim_timeout="2",
-            )
-            started.append(second.start())
-            wait_for(lambda: count(engine, DeliveryStatus.SENT) == total(engine), what="all sent")
-            assert second.terminate() == 0
-    finally:
-        for daemon in started:
-            daemon.stop_quietly()
+    with MailCatcher(handler) as smtp:
+        first = DaemonProcess(
+            database_url=database_url,
+            smtp_port=smtp.port,
+            log=tmp_path / "daemon.log",
+            claim_timeout="2",
+            send_concurrency="1",
+        )
+        daemons.append(first)
+        until_killed(first, handler)
+        assert handler.killed_for, "the kill must fall inside the reminder wave"
+        finish_sending(
+            daemons,
+            engine,
+            database_url=database_url,
+            smtp_port=smtp.port,
+            log=tmp_path / "daemon.log",
+        )
 
     reminders = {
         a: n for (a, kind), n in per_recipient(smtp.received).items() if kind == "reminder"
