@@ -189,12 +189,16 @@ def tick_due(d: Dispatch, now: datetime) -> list[int]:
     return sent
 
 
-def next_due(engine: Engine, policy: Policy) -> datetime | None:
+def next_due(engine: Engine, policy: Policy, now: datetime) -> datetime | None:
     """When the next timed step falls due, if any, or the owners are to be told that the
-    relay has failed too long."""
+    relay has failed too long (only while that lies ahead: once it has passed, every tick
+    looks at the open incidents, and a wake-up in the past would wake the cadence at once,
+    again and again, for as long as the relay fails)."""
     with transaction(engine) as session:
         times = [session.scalar(select(func.min(c))) for c in _due_times()]
-        times.append(_relay_alert_due(session, policy))
+        relay_due = _relay_alert_due(session, policy)
+        if relay_due is not None and relay_due > now:
+            times.append(relay_due)
     present = [t for t in times if t is not None]
     return min(present) if present else None
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from dispatcher.core.model import Acknowledge, Confirm, Policy, Release
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher
+from dispatcher.outbox.relay import record_failure
 from dispatcher.outbox.sender import Sender
 from tests.support.clock import FakeClock
 from tests.support.drain import drain
@@ -92,3 +93,13 @@ async def test_the_call_list_goes_to_the_owner_only(
     assert "Københavns Kommune (101): intet telefonnummer i registret" in text_body(
         parse(call_list)
     )
+
+
+def test_the_cadence_wakes_for_a_relay_alert_ahead_never_for_one_past(
+    following: service.Dispatch, engine: Engine, clock: FakeClock
+) -> None:
+    start = clock.now()
+    record_failure(engine, "421 try later", start)
+    policy = following.policy
+    assert service.next_due(engine, policy, start) == start + policy.relay_alert_after
+    assert service.next_due(engine, policy, start + 5 * MINUTE) is None
