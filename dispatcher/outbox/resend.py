@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Municipality, Registry, Vendor
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import Rejected, Status
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import (
@@ -51,11 +52,15 @@ class Resent:
         return text
 
 
-def current_addresses(registry: Registry, audience: str) -> tuple[str, ...] | None:
-    """The registry's addresses now for a municipality or vendor audience; None for a person
-    (whose address is the delivery's own)."""
+def current_addresses(registry: Registry, audience: str, kind: str) -> tuple[str, ...] | None:
+    """The registry's addresses now for a municipality or vendor audience (for a reminder, a
+    municipality's alternate addresses if it has them); None for a person (whose address is
+    the delivery's own)."""
     groups: tuple[Municipality | Vendor, ...] = (*registry.municipalities, *registry.vendors)
-    return next((g.emails for g in groups if g.audience == audience), None)
+    group = next((g for g in groups if g.audience == audience), None)
+    if isinstance(group, Municipality) and kind == NoticeKind.REMINDER:
+        return group.alternate_emails or group.emails
+    return group.emails if group is not None else None
 
 
 def resend(
@@ -104,7 +109,7 @@ def _resend(
     now: datetime,
 ) -> Resent:
     query = (
-        select(DeliveryRow, col(MessageRow.audience))
+        select(DeliveryRow, col(MessageRow.audience), col(NoticeRow.kind))
         .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
         .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
         .where(col(NoticeRow.incident_id) == incident_id)
@@ -114,10 +119,10 @@ def _resend(
     if municipality is not None:
         query = query.where(col(MessageRow.audience) == f"kommune-{municipality}")
     by_message: dict[int, list[DeliveryRow]] = defaultdict(list)
-    audiences: dict[int, str] = {}
-    for delivery, audience in session.execute(query).all():
+    audiences: dict[int, tuple[str, str]] = {}
+    for delivery, audience, kind in session.execute(query).all():
         by_message[delivery.message_id].append(delivery)
-        audiences[delivery.message_id] = audience
+        audiences[delivery.message_id] = (audience, kind)
     requeued: list[str] = []
     added: list[str] = []
     dropped: list[str] = []
@@ -125,7 +130,7 @@ def _resend(
         chosen = [d for d in deliveries if d.status in statuses]
         if not chosen:
             continue
-        fresh = current_addresses(registry, audiences[message_id])
+        fresh = current_addresses(registry, *audiences[message_id])
         known = {d.recipient.lower() for d in deliveries}
         for delivery in chosen:
             if fresh is None or delivery.recipient.lower() in {a.lower() for a in fresh}:
