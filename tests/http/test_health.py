@@ -288,8 +288,9 @@ async def test_metrics_of_an_empty_database(client: httpx.AsyncClient) -> None:
         (P + "leader_epoch", ()): 0,
         (P + "leader_lease_valid", ()): 0,
         (P + "sender_running", ()): 1,
+        (P + "relay_failing", ()): 0,
         (P + "build_info", (("version", __version__),)): 1,
-    }, "no signal and no heartbeat yet: those series are absent, every other one is 0"
+    }, "no signal, no heartbeat, no relay failure yet: those series are absent, the rest 0"
 
 
 _STATUSES = ("triggered", "acknowledged", "resolved", "cancelled")
@@ -299,6 +300,7 @@ _NOTICE_KINDS = (
     "update",
     "all_clear",
     "correction",
+    "reminder",
     "vendor_alert",
     "page",
     "owner",
@@ -526,6 +528,10 @@ async def test_metrics_are_on_a_private_registry_with_their_types(
         P + "leader_epoch": "gauge",
         P + "leader_lease_valid": "gauge",
         P + "sender_running": "gauge",
+        P + "relay_failing": "gauge",
+        P + "relay_failing_since_timestamp_seconds": "gauge",
+        P + "municipalities_confirmed": "gauge",
+        P + "municipalities_not_reached": "gauge",
         P + "build_info": "gauge",
     }
     assert P.encode() not in generate_latest(REGISTRY)
