@@ -148,7 +148,7 @@ class Settings(SmsSettings, BounceSettings):
     receipt_link_ttl: Duration = Field(
         timedelta(days=7),
         gt=timedelta(0),
-        description='How long a "Bekræft modtagelse" link in a municipal notice works.',
+        description='How long a "Bekræft modtagelse" link works.',
     )
     webhook_secret: SecretStr | None = Field(
         None,

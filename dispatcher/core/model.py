@@ -276,6 +276,7 @@ Event = (
 class Notify:
     """Send a notice of `kind` to `audience`; `exclude` leaves one person out, `only` leaves
     all but one out; `sms_only` sends it by SMS alone."""
+
     """Send a notice of `kind` to `audience`; `exclude` leaves one person out. `municipalities`
     names those a reminder goes to, or those a call list lists."""
 

@@ -122,9 +122,7 @@ class Daemon:
         if sent:
             log.info("tick.notices_enqueued", incidents=[i for i in sent if i])
             self._wake_senders()
-        due = await asyncio.to_thread(
-            service.next_due, self.runtime.engine, dispatch.policy, now
-        )
+        due = await asyncio.to_thread(service.next_due, self.runtime.engine, dispatch.policy, now)
         if due is not None:
             # However late the loop gets to it (a loaded machine): APScheduler's default
             # grace of 1 s would drop it, and the step would wait for the next slow tick.

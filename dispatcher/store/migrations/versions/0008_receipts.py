@@ -2,8 +2,8 @@
 incident's follow-up timers (`reminder_at`, `call_list_at`, `relay_alerted_for`,
 `hold_nudge_at`).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import dispatcher.store.types
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
