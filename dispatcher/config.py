@@ -146,9 +146,7 @@ class Settings(SmsSettings, BounceSettings):
         timedelta(hours=24), description="How long an acknowledgement link in a page works."
     )
     receipt_link_ttl: Duration = Field(
-        timedelta(days=7),
-        gt=timedelta(0),
-        description='How long a "Bekræft modtagelse" link works.',
+        timedelta(days=7), description='How long a "Bekræft modtagelse" link works.'
     )
     webhook_secret: SecretStr | None = Field(
         None,
@@ -194,10 +192,7 @@ class Settings(SmsSettings, BounceSettings):
         "call (0: never).",
     )
     relay_alert_after: Duration = Field(
-        timedelta(minutes=5),
-        gt=timedelta(0),
-        description="Tell the owner when an open incident's mail has waited this long behind a "
-        "failing relay.",
+        timedelta(minutes=5), description="Tell the owner when mail waits this long for the relay."
     )
 
     @field_validator("database_url")
