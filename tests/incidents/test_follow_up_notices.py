@@ -8,17 +8,21 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
+from sqlmodel import col
 
 from dispatcher.core.model import Acknowledge, Confirm, Policy, Release
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.outbox.relay import record_failure
 from dispatcher.outbox.sender import Sender
+from dispatcher.store.db import transaction
+from dispatcher.store.tables import DeliveryRow, MessageRow
 from tests.support.clock import FakeClock
 from tests.support.drain import drain
 from tests.support.incidents import fmk_down
 from tests.support.mail import parse, text_body
+from tests.support.sms import PHONES, with_phones
 
 KHS, IBS, PRK = "khs@medcom.dk", "ibs@medcom.dk", "prk@kl.dk"
 MINUTE = timedelta(minutes=1)
@@ -103,3 +107,27 @@ def test_the_cadence_wakes_for_a_relay_alert_ahead_never_for_one_past(
     policy = following.policy
     assert service.next_due(engine, policy, start) == start + policy.relay_alert_after
     assert service.next_due(engine, policy, start + 5 * MINUTE) is None
+
+
+def test_the_relay_alert_goes_by_sms_too(
+    following: service.Dispatch, engine: Engine, clock: FakeClock
+) -> None:
+    """The owner's word of a failing relay cannot come by mail: it goes by SMS as well."""
+    paging = replace(following, registry=with_phones(following.registry))
+    start = clock.now()
+    number, _ = service.trigger(paging, fmk_down(scope=(101,), scope_label="København"), start)
+    service.apply(paging, number, Acknowledge(KHS), start)
+    with transaction(engine) as session:
+        session.execute(update(DeliveryRow).values(attempts=1, last_reply="421 try later"))
+    record_failure(engine, "421 try later", start)
+    clock.set(start + 5 * MINUTE)
+    assert service.tick_due(paging, clock.now()) == [number]
+    with transaction(engine) as session:
+        sms = session.execute(
+            select(col(DeliveryRow.recipient), col(MessageRow.raw))
+            .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
+            .where(col(DeliveryRow.channel) == "sms")
+        ).all()
+    [(to, raw)] = sms
+    assert to == PHONES[KHS]
+    assert raw.decode().startswith(f"FMK-nedbrud #{number}: Relæet har fejlet siden")
