@@ -18,8 +18,8 @@ from dispatcher.cli.errors import ExplainingGroup
 from dispatcher.cli.incident import incident_app
 from dispatcher.cli.init import init
 from dispatcher.cli.oncall import oncall_app
-from dispatcher.cli.report import report
 from dispatcher.cli.receipts import receipts
+from dispatcher.cli.report import report
 from dispatcher.cli.serve import mailcatcher, serve
 from dispatcher.cli.status import status
 from dispatcher.cli.templates import templates_app

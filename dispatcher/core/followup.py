@@ -28,9 +28,8 @@ from dispatcher.core.model import (
     Notify,
     Policy,
     Record,
-    Seen,
 )
-from dispatcher.core.receipts import silent, unconfirmed
+from dispatcher.core.receipts import Seen, silent, unconfirmed
 from dispatcher.core.text import local_time
 
 

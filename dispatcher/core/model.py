@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.receipts import Receipt
+from dispatcher.core.receipts import Seen
 
 SYSTEM_ACTOR = "dispatcher"
 SDS_ACTOR = "sds"
@@ -68,8 +68,7 @@ class Policy:
     failsafe_after: timedelta = timedelta(minutes=30)
     recovery_window: timedelta = timedelta(minutes=15)
     auto_resolve: bool = True
-    # After the initial notice: remind the silent municipalities, then give the owner the
-    # list of those to call (zero turns either off).
+    # After the initial notice: remind the silent, then the call list (0: never).
     reminder_after: timedelta = timedelta(minutes=30)
     call_list_after: timedelta = timedelta(minutes=60)
     relay_alert_after: timedelta = timedelta(minutes=5)
@@ -185,25 +184,6 @@ class Resolve:
 class Cancel:
     actor: str
     reason: str
-
-
-@dataclass(frozen=True)
-class RelayTrouble:
-    """The mail relay fails: since when, its last reply, and how many of the incident's
-    deliveries wait after a failed attempt."""
-
-    failing_since: datetime
-    reply: str
-    waiting: int
-
-
-@dataclass(frozen=True)
-class Seen:
-    """What the adapter found for a tick besides the incident: each municipality's receipt
-    and the relay's trouble, if any."""
-
-    receipts: tuple[Receipt, ...] = ()
-    relay: RelayTrouble | None = None
 
 
 @dataclass(frozen=True)

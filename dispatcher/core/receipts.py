@@ -102,3 +102,22 @@ def silent(receipts: Iterable[Receipt]) -> tuple[int, ...]:
 def unconfirmed(receipts: Iterable[Receipt]) -> tuple[int, ...]:
     """The municipalities to call: every one that has not confirmed, in calling order."""
     return tuple(r.code for r in to_call(receipts) if r.reach is not Reach.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class RelayTrouble:
+    """The mail relay fails: since when, its last reply, and how many of the incident's
+    deliveries wait after a failed attempt."""
+
+    failing_since: datetime
+    reply: str
+    waiting: int
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the adapter found for a tick besides the incident: each municipality's receipt
+    and the relay's trouble, if any."""
+
+    receipts: tuple[Receipt, ...] = ()
+    relay: RelayTrouble | None = None

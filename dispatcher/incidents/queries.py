@@ -123,7 +123,17 @@ def incident_detail(engine: Engine, incident_id: int) -> IncidentDetail | None:
     grid: dict[str, dict[int, str]] = defaultdict(dict)
     failures = []
     waiting = []
-    for sequence, audience, recipient, status, reply, dsn_status, dsn_diagnostic, attempts, next_at in rows:
+    for (
+        sequence,
+        audience,
+        recipient,
+        status,
+        reply,
+        dsn_status,
+        dsn_diagnostic,
+        attempts,
+        next_at,
+    ) in rows:
         counts[sequence][status] += 1
         worst = grid[audience].get(sequence, DeliveryStatus.SENT)
         grid[audience][sequence] = max(worst, status, key=lambda s: _SEVERITY[DeliveryStatus(s)])

@@ -12,8 +12,7 @@ from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Municipality, Registry
 from dispatcher.contacts.phones import display
-from dispatcher.core.model import RelayTrouble, Seen
-from dispatcher.core.receipts import Reach, Receipt, to_call
+from dispatcher.core.receipts import Reach, Receipt, RelayTrouble, Seen, to_call
 from dispatcher.notices.render import addressee
 from dispatcher.outbox.relay import RELAY
 from dispatcher.store.db import read_only

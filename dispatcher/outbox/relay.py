@@ -51,7 +51,6 @@ def record_failure(engine: Engine, reply: str, now: datetime) -> None:
             .values(
                 failing_since=func.coalesce(col(RelayRow.failing_since), now),
                 last_error=reply,
-                checked_at=now,
             )
         )
 
@@ -61,7 +60,7 @@ def record_success(engine: Engine, now: datetime) -> None:
         session.execute(
             update(RelayRow)
             .where(col(RelayRow.name) == RELAY)
-            .values(failing_since=None, last_ok_at=now, checked_at=now)
+            .values(failing_since=None, last_ok_at=now)
         )
 
 

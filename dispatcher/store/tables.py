@@ -72,8 +72,7 @@ class IncidentRow(SQLModel, table=True):
     # The affected municipalities' codes, comma-separated; NULL when all are affected.
     scope: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     scope_label: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    # The follow-up of the municipalities that do not confirm, the relay failure the owner was
-    # told about, and the next reminder of a held notice (dispatcher/core/followup.py).
+    # Follow-up timers, the relay failure told of (dispatcher/core/followup.py).
     reminder_at: datetime | None = _time(nullable=True)
     call_list_at: datetime | None = _time(nullable=True)
     relay_alerted_for: datetime | None = _time(nullable=True)
@@ -203,8 +202,7 @@ class AckLinkRow(SQLModel, table=True):
 
 
 class ReceiptRow(SQLModel, table=True):
-    """A municipality confirmed ("Bekræft modtagelse") that it received an incident's notices;
-    the first confirmation is kept."""
+    """A municipality confirmed ("Bekræft modtagelse") an incident's notices; the first one."""
 
     __tablename__ = "receipt"
 
@@ -223,7 +221,6 @@ class RelayRow(SQLModel, table=True):
     failing_since: datetime | None = _time(nullable=True)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     last_ok_at: datetime | None = _time(nullable=True)
-    checked_at: datetime | None = _time(nullable=True)
 
 
 LEADER_LEASE = "leader"

@@ -16,14 +16,21 @@ from dispatcher.core.model import (
     Info,
     Notify,
     Policy,
-    RelayTrouble,
     Release,
     Resolve,
-    Seen,
     Tick,
     Trigger,
 )
-from dispatcher.core.receipts import Reach, Receipt, silent, summarise, to_call, unconfirmed
+from dispatcher.core.receipts import (
+    Reach,
+    Receipt,
+    RelayTrouble,
+    Seen,
+    silent,
+    summarise,
+    to_call,
+    unconfirmed,
+)
 
 T0 = datetime(2021, 12, 31, 2, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)

@@ -2,8 +2,8 @@
 incident's follow-up timers (`reminder_at`, `call_list_at`, `relay_alerted_for`,
 `hold_nudge_at`).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import dispatcher.store.types
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -43,7 +43,6 @@ def upgrade() -> None:
         _time("failing_since", nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         _time("last_ok_at", nullable=True),
-        _time("checked_at", nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
     op.bulk_insert(relay, [{"name": "smtp"}])
