@@ -11,7 +11,7 @@ from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.runtime import actor_of, open_runtime, report_daemon
 from dispatcher.clock import SystemClock
 from dispatcher.core.model import Rejected
-from dispatcher.outbox.resend import BOUNCED, resend
+from dispatcher.outbox.resend import resend
 from dispatcher.store.tables import DeliveryStatus
 
 delivery_app = typer.Typer(help="Send deliveries again after the registry was fixed.")
@@ -38,9 +38,14 @@ def resend_command(
     cli = state(ctx)
     runtime = open_runtime(ctx)
     chosen = [
-        s for s, wanted in ((DeliveryStatus.FAILED.value, failed), (BOUNCED, bounced)) if wanted
+        s
+        for s, wanted in (
+            (DeliveryStatus.FAILED.value, failed),
+            (DeliveryStatus.BOUNCED.value, bounced),
+        )
+        if wanted
     ]
-    statuses = tuple(chosen) or (DeliveryStatus.FAILED.value, BOUNCED)
+    statuses = tuple(chosen) or (DeliveryStatus.FAILED.value, DeliveryStatus.BOUNCED.value)
     now = SystemClock().now()
     try:
         resent = resend(

@@ -27,7 +27,7 @@ from dispatcher.store.tables import (
 
 MUNICIPAL_AUDIENCE = "kommune-"
 WAITING = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
-REJECTED = (DeliveryStatus.FAILED.value, "bounced")
+REJECTED = (DeliveryStatus.FAILED.value, DeliveryStatus.BOUNCED.value)
 DANISH = {
     Reach.BOUNCED: "mailen kom retur",
     Reach.FAILED: "afvist af mailserveren",
@@ -70,7 +70,7 @@ def receipts(session: Session, incident_id: int) -> tuple[Receipt, ...]:
         Receipt(
             code=code,
             delivered=c[DeliveryStatus.SENT.value],
-            bounced=c["bounced"],
+            bounced=c[DeliveryStatus.BOUNCED.value],
             failed=c[DeliveryStatus.FAILED.value],
             waiting=sum(c[s] for s in WAITING),
             confirmed_at=confirmed.get(code),

@@ -30,8 +30,6 @@ from dispatcher.store.tables import (
     TimelineRow,
 )
 
-BOUNCED = "bounced"
-
 
 @dataclass(frozen=True)
 class Resent:
@@ -160,3 +158,6 @@ def _queue_again(delivery: DeliveryRow, now: datetime) -> None:
     delivery.finished_at = None
     delivery.claim_token = None
     delivery.claimed_until = None
+    delivery.bounced_at = None
+    delivery.dsn_status = None
+    delivery.dsn_diagnostic = None
