@@ -99,20 +99,7 @@ async def test_relay_down_for_ten_minutes(
 
     running.daemon.sender.wake.set()
     await until(lambda: retried(engine) == total, "every delivery to fail once")
-    await running.at(1)
-    code, out = status(running)
-    assert code != 0
-    assert "Relay failing since 2021-12-31 03:00" in out
-    assert REFUSAL in out
-    assert f"{total} deliveries waiting" in out
-
-    ready = await running.http.get("/readyz")
-    assert ready.status_code == 200
-    assert ready.json()["relay"]["ok"] is False
-    assert ready.json()["relay"]["last_reply"] == REFUSAL
-    metrics = (await running.http.get("/metrics")).text
-    assert "fmk_dispatcher_relay_failing 1.0" in metrics
-
+    # Before the clock moves: no retry is due, so every delivery waits.
     show = CliRunner().invoke(
         app,
         ["incident", "show", str(number)],
@@ -126,6 +113,20 @@ async def test_relay_down_for_ten_minutes(
     )
     assert show.stdout.count("WAITING") == total
     assert f"last reply {REFUSAL}; next attempt" in show.stdout
+
+    await running.at(1)
+    code, out = status(running)
+    assert code != 0
+    assert "Relay failing since 2021-12-31 03:00" in out
+    assert REFUSAL in out
+    assert f"{total} deliveries waiting" in out
+
+    ready = await running.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["relay"]["ok"] is False
+    assert ready.json()["relay"]["last_reply"] == REFUSAL
+    metrics = (await running.http.get("/metrics")).text
+    assert "fmk_dispatcher_relay_failing 1.0" in metrics
 
     for minute in (2, 3, 4, 4.9):
         await running.at(minute)
