@@ -4,17 +4,23 @@
 A relay fails when an attempt fails in a way that retrying may fix: no connection, a timeout,
 a 4xx, a rejected login (`SendFailure.permanent` is False). Any accepted message, and any 5xx
 about one recipient (the relay answered), clears it. The sender writes when the state
-changes and records the newest failing reply; it does not write for every success.
+changes and records the newest failing reply; it does not write for every success. The
+sender's connections report each answer (`WatchedConnection`); the writes queue for SQLite's
+write lock like any other (its busy timeout), outside the sender's own record queue.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlmodel import col
 
+from dispatcher.clock import Clock
+from dispatcher.config import Settings
+from dispatcher.outbox.smtp import SendFailure, SmtpConnection
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import DeliveryRow, DeliveryStatus, RelayRow
 
@@ -102,3 +108,32 @@ class RelayWatch:
     def failed(self, reply: str, now: datetime) -> None:
         record_failure(self._engine, reply, now)
         self._failing = True
+
+
+class WatchedConnection(SmtpConnection):
+    """An SMTP connection that tells its `RelayWatch` how the relay answered each send."""
+
+    def __init__(self, settings: Settings, watch: RelayWatch, clock: Clock) -> None:
+        super().__init__(settings)
+        self._watch = watch
+        self._clock = clock
+
+    async def send(self, envelope_from: str, recipient: str, raw: bytes) -> str:
+        try:
+            reply = await super().send(envelope_from, recipient, raw)
+        except SendFailure as failure:
+            if failure.permanent:  # the relay answered about this recipient: it works
+                await asyncio.to_thread(self._watch.succeeded, self._clock.now())
+            else:
+                await asyncio.to_thread(self._watch.failed, failure.reply, self._clock.now())
+            raise
+        await asyncio.to_thread(self._watch.succeeded, self._clock.now())
+        return reply
+
+
+def connections(
+    settings: Settings, engine: Engine, clock: Clock, count: int
+) -> list[SmtpConnection]:
+    """The sender's `count` SMTP connections, all watched by one `RelayWatch`."""
+    watch = RelayWatch(engine)
+    return [WatchedConnection(settings, watch, clock) for _ in range(count)]

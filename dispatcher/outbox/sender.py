@@ -24,9 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from dispatcher.bounces import verp
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
-from dispatcher.outbox import queue, wakeup, watch
+from dispatcher.outbox import queue, relay, wakeup, watch
 from dispatcher.outbox.record import Recorder
-from dispatcher.outbox.relay import RelayWatch
 from dispatcher.outbox.retry import RetryPolicy
 from dispatcher.outbox.smtp import SendFailure, SmtpConnection
 from dispatcher.store.db import is_sqlite
@@ -68,12 +67,11 @@ class Sender:
             maximum=settings.retry_max,
             deadline=settings.retry_deadline,
         )
-        self._connections = [SmtpConnection(settings) for _ in range(self._concurrency)]
+        self._connections = relay.connections(settings, engine, clock, self._concurrency)
         self._envelope_from = verp.envelope_from(settings)
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._leader = leader
-        self._relay = RelayWatch(engine)
         # SQLite lets one writer in at a time, and a waiting one polls with sleeps of up to
         # 100 ms; the claims and the records queue on a lock instead, woken at once.
         self._writes: AbstractContextManager[object] = (
@@ -272,19 +270,15 @@ class Sender:
         except SendFailure as failure:
             await self._record_failure(claim, failure, bound)
             return
-        now = self._clock.now()
-        recorded = await self._recorder.record(queue.sent(claim, reply=reply, now=now))
+        recorded = await self._recorder.record(
+            queue.sent(claim, reply=reply, now=self._clock.now())
+        )
         bound.info("delivery.sent", reply=reply, recorded=recorded)
-        await asyncio.to_thread(self._locked, self._relay.succeeded, now)
 
     async def _record_failure(
         self, claim: queue.Claim, failure: SendFailure, bound: structlog.typing.FilteringBoundLogger
     ) -> None:
         now = self._clock.now()
-        if failure.permanent:  # the relay answered about this recipient: it works
-            await asyncio.to_thread(self._locked, self._relay.succeeded, now)
-        else:
-            await asyncio.to_thread(self._locked, self._relay.failed, failure.reply, now)
         retry_at = None
         if not failure.permanent:
             retry_at = self._retry.next_attempt(
