@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError
 from dispatcher.bounces.settings import BounceSettings
 from dispatcher.defaults import packaged
 from dispatcher.durations import Duration
+from dispatcher.incidents.settings import FollowUpSettings
 from dispatcher.integrations.settings import IntegrationSettings
 from dispatcher.maintenance.settings import MaintenanceSettings
 from dispatcher.paging.settings import SmsSettings
@@ -47,7 +48,9 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says which setting and why."""
 
 
-class Settings(SmsSettings, BounceSettings, MaintenanceSettings, IntegrationSettings):
+class Settings(
+    SmsSettings, BounceSettings, MaintenanceSettings, IntegrationSettings, FollowUpSettings
+):
     """Every setting; the SMS gateway's are in `SmsSettings`, the bounce reader's in
     `BounceSettings`, the maintenance windows' in `MaintenanceSettings`, Alertmanager's and
     PagerDuty's in `IntegrationSettings`."""

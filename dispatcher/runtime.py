@@ -47,6 +47,9 @@ def policy(settings: Settings) -> Policy:
         failsafe_after=settings.failsafe_after,
         recovery_window=settings.recovery_window,
         auto_resolve=settings.auto_resolve,
+        reminder_after=settings.reminder_after,
+        call_list_after=settings.call_list_after,
+        relay_alert_after=settings.relay_alert_after,
     )
 
 

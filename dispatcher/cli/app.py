@@ -11,6 +11,7 @@ from dispatcher.cli.bounces import bounces_app
 from dispatcher.cli.contacts import contacts_app
 from dispatcher.cli.context import CliState
 from dispatcher.cli.db import db_app
+from dispatcher.cli.delivery import delivery_app
 from dispatcher.cli.demo import demo
 from dispatcher.cli.doctor import doctor
 from dispatcher.cli.errors import ExplainingGroup
@@ -18,6 +19,7 @@ from dispatcher.cli.incident import incident_app
 from dispatcher.cli.init import init
 from dispatcher.cli.maintenance import maintenance_app
 from dispatcher.cli.oncall import oncall_app
+from dispatcher.cli.receipts import receipts
 from dispatcher.cli.report import report
 from dispatcher.cli.serve import mailcatcher, serve
 from dispatcher.cli.status import status
@@ -31,6 +33,7 @@ app = typer.Typer(
     cls=ExplainingGroup,
 )
 incident_app.command()(report)
+incident_app.command()(receipts)
 app.add_typer(incident_app, name="incident")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(contacts_app, name="contacts")
@@ -38,6 +41,7 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(db_app, name="db")
 app.add_typer(oncall_app, name="oncall")
 app.add_typer(bounces_app, name="bounces")
+app.add_typer(delivery_app, name="delivery")
 app.command()(serve)
 app.command()(status)
 app.command()(mailcatcher)

@@ -157,4 +157,9 @@ def print_change(change: Change) -> None:
         lines.append(f"  EOJ: {change.eoj[0]} → {change.eoj[1]}")
     if change.gln:
         lines.append(f"  GLN: {change.gln[0] or 'none'} → {change.gln[1] or 'none'}")
+    if change.phone:
+        lines.append(f"  phone: {change.phone[0] or 'none'} → {change.phone[1] or 'none'}")
+    if change.alternate:
+        was, now = (escape(a or "none") for a in change.alternate)
+        lines.append(f"  alternate e-mails: {was} → {now}")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)

@@ -104,6 +104,8 @@ def show_detail(detail: IncidentDetail, registry: Registry) -> None:
         f" · closed {local(row.closed_at)}",
         highlight=False,
     )
+    if detail.receipts is not None:
+        console.print(f"Kommuner: {detail.receipts.danish()}", highlight=False)
     timeline = Table("time", "who", "what", "", title="Timeline")
     for entry in detail.timeline:
         timeline.add_row(local(entry.at), escape(entry.actor), entry.kind, escape(entry.text))
@@ -138,5 +140,12 @@ def show_detail(detail: IncidentDetail, registry: Registry) -> None:
         console.print(
             f"[bold red]{failure.status.upper()}[/] #{failure.notice_sequence} to "
             f"{escape(failure.recipient)} ({failure.audience}): {escape(failure.reply)}",
+            highlight=False,
+        )
+    for waiting in detail.waiting:
+        console.print(
+            f"[yellow]WAITING[/] #{waiting.notice_sequence} to {escape(waiting.recipient)} "
+            f"({waiting.audience}): last reply {escape(waiting.reply)}; next attempt "
+            f"{local(waiting.next_attempt_at)}",
             highlight=False,
         )

@@ -26,19 +26,23 @@ if TYPE_CHECKING:
 
 
 def status(ctx: typer.Context) -> None:
-    """Replicas, their heartbeats and tasks, the leader, pending and failed deliveries.
+    """Replicas, their heartbeats and tasks, the leader, the relay, pending and failed
+    deliveries.
 
-    Exits 1 when no replica leads (nothing is being sent), so scripts can check it."""
+    Exits 1 when no replica leads (nothing is being sent) or the relay fails (nothing gets
+    through), so scripts can check it."""
     from dispatcher.cli.render import local
     from dispatcher.cli.runtime import open_runtime
     from dispatcher.daemon.replicas import STALE_AFTER
     from dispatcher.daemon.supervise import loads
     from dispatcher.oncall.duty import on_duty_now
+    from dispatcher.outbox import relay
     from dispatcher.store.tables import DeliveryStatus
 
     runtime = open_runtime(ctx)
     now = SystemClock().now()
     replicas, lease, deliveries, oldest, open_incidents = _read(runtime.engine)
+    health = relay.health(runtime.engine)
     leader = lease.holder if lease and lease.expires_at and lease.expires_at > now else None
     table = Table(
         "replica", "host", "pid", "started", "last seen", "role", "tasks", title="Replicas"
@@ -88,7 +92,13 @@ def status(ctx: typer.Context) -> None:
             f"({incident.status}): {escape(incident.summary)}",
             highlight=False,
         )
-    if leader is None:
+    if health.failing_since is not None:
+        console.print(
+            f"[bold red]Relay failing since {local(health.failing_since)}:[/] "
+            f"{escape(health.last_error)}; {health.waiting} deliveries waiting.",
+            highlight=False,
+        )
+    if leader is None or health.failing:
         raise typer.Exit(1)
 
 

@@ -132,7 +132,7 @@ def preview(
     kind: Annotated[
         str,
         typer.Argument(
-            help="initial, update, all_clear, correction (to the municipalities), "
+            help="initial, update, all_clear, correction, reminder (to the municipalities), "
             "vendor_alert (to an EOJ vendor), page, owner or oncall_info (to a person); "
             "maint_announced, maint_reminder, maint_started, maint_ended, maint_extended, "
             "maint_changed, maint_cancelled (a planned maintenance window)."

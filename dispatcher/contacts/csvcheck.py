@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from stdnum import ean
 
 from dispatcher.contacts.model import EojSystem, is_placeholder
+from dispatcher.contacts.phones import PhoneError, parse_phone
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,18 @@ class FileCheck:
             self.problems.append(Problem(self.label, line, message, placeholder=True))
         return address
 
-    def addresses(self, line: int, value: str) -> tuple[str, ...]:
+    def phone(self, line: int, value: str) -> str | None:
+        if not value:
+            return None
+        try:
+            return parse_phone(value)
+        except PhoneError as exc:
+            self.error(line, str(exc))
+            return None
+
+    def addresses(self, line: int, value: str, *, required: bool = True) -> tuple[str, ...]:
         parts = [part.strip() for part in value.split(";") if part.strip()]
-        if not parts:
+        if not parts and required:
             self.error(line, "no e-mail address")
         found: dict[str, str] = {}
         for part in parts:
@@ -147,8 +157,9 @@ def parse_rows(
             line, start = start, reader.line_num + 1
             if not any(value.strip() for value in fields):
                 continue
-            if len(fields) != len(columns):
-                check.error(line, f"{len(fields)} fields; expected {len(columns)} ({expected})")
+            if len(fields) != len(header):
+                columns_here = ",".join(header)
+                check.error(line, f"{len(fields)} fields; expected {len(header)} ({columns_here})")
                 continue
             values = {c: v.strip() for c, v in zip(columns, fields, strict=True)}
             rows.append(Row(line, values | missing))

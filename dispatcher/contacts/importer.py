@@ -23,6 +23,7 @@ from dispatcher.contacts.model import EojSystem, Municipality
 from dispatcher.contacts.registry import (
     MUNICIPALITIES_FILE,
     MUNICIPALITY_COLUMNS,
+    MUNICIPALITY_OPTIONAL,
     check_municipalities,
     load_official,
 )
@@ -38,6 +39,8 @@ class Change:
     removed: tuple[str, ...]
     eoj: tuple[EojSystem, EojSystem] | None
     gln: tuple[str | None, str | None] | None
+    phone: tuple[str | None, str | None] | None = None
+    alternate: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,10 @@ def plan_import(directory: Path, file: Path) -> ImportPlan:
     text = render_municipalities({**current, **incoming}.values())
     check = FileCheck(f"{MUNICIPALITIES_FILE} (after import)", problems)
     check_municipalities(
-        parse_rows(text, MUNICIPALITY_COLUMNS, check), official, check, complete=True
+        parse_rows(text, MUNICIPALITY_COLUMNS, check, MUNICIPALITY_OPTIONAL),
+        official,
+        check,
+        complete=True,
     )
     _raise_on_errors(problems)
     changes = (diff(current[code], incoming[code]) for code in sorted(incoming))
@@ -82,7 +88,7 @@ def _read(
     complete: bool,
 ) -> dict[int, Municipality]:
     check = FileCheck(label, problems)
-    rows = read_rows(path, MUNICIPALITY_COLUMNS, check)
+    rows = read_rows(path, MUNICIPALITY_COLUMNS, check, MUNICIPALITY_OPTIONAL)
     return check_municipalities(rows, official, check, complete=complete)
 
 
@@ -98,18 +104,26 @@ def diff(old: Municipality, new: Municipality) -> Change | None:
     removed = tuple(before[key] for key in before if key not in after)
     eoj = (old.eoj, new.eoj) if old.eoj != new.eoj else None
     gln = (old.sor_gln, new.sor_gln) if old.sor_gln != new.sor_gln else None
-    if not (added or removed or eoj or gln):
+    phone = (old.phone, new.phone) if old.phone != new.phone else None
+    was, now = ";".join(old.alternate_emails), ";".join(new.alternate_emails)
+    alternate = (was, now) if was.lower() != now.lower() else None
+    if not (added or removed or eoj or gln or phone or alternate):
         return None
-    return Change(new.code, new.name, added, removed, eoj, gln)
+    return Change(new.code, new.name, added, removed, eoj, gln, phone, alternate)
 
 
 def render_municipalities(municipalities: Iterable[Municipality]) -> str:
     """municipalities.csv for `municipalities`: the header, then one row per code in order."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(MUNICIPALITY_COLUMNS)
-    for m in sorted(municipalities, key=lambda m: m.code):
-        writer.writerow([m.code, m.name, m.eoj.value, m.sor_gln or "", ";".join(m.emails)])
+    ordered = sorted(municipalities, key=lambda m: m.code)
+    # The optional columns only once a municipality has a value in them.
+    optional = any(m.phone or m.alternate_emails for m in ordered)
+    writer.writerow(MUNICIPALITY_COLUMNS + (MUNICIPALITY_OPTIONAL if optional else ()))
+    for m in ordered:
+        row = [m.code, m.name, m.eoj.value, m.sor_gln or "", ";".join(m.emails)]
+        extra = [m.phone or "", ";".join(m.alternate_emails)] if optional else []
+        writer.writerow(row + extra)
     return out.getvalue()
 
 

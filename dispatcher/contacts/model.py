@@ -49,6 +49,9 @@ class Municipality:
     emails: tuple[str, ...]
     eoj: EojSystem = EojSystem.UNKNOWN
     sor_gln: str | None = None
+    phone: str | None = None  # E.164
+    # Where the reminder to confirm goes, if not to `emails`.
+    alternate_emails: tuple[str, ...] = ()
 
     @property
     def audience(self) -> str:

@@ -35,6 +35,8 @@ ESCALATION_FILE = "escalation.csv"
 
 OFFICIAL_COLUMNS = ("code", "name", "region_code", "region_name")
 MUNICIPALITY_COLUMNS = ("code", "name", "eoj_system", "sor_gln", "emails")
+# Optional: a telephone number to call, and addresses the reminder goes to instead of `emails`.
+MUNICIPALITY_OPTIONAL = ("phone", "alternate_emails")
 VENDOR_COLUMNS = ("key", "name", "system", "emails")
 ESCALATION_COLUMNS = ("role", "name", "email")
 ESCALATION_PAGING = ("phone", "channels")  # optional
@@ -97,9 +99,13 @@ def _municipality(row: Row, official: Municipality, check: FileCheck) -> Municip
     eoj = check.system(row.line, row.values["eoj_system"])
     gln = check.gln(row.line, row.values["sor_gln"])
     emails = check.addresses(row.line, row.values["emails"])
+    phone = check.phone(row.line, row.values["phone"])
+    alternate = check.addresses(row.line, row.values["alternate_emails"], required=False)
     if eoj is None or check.errors != before:
         return None
-    return replace(official, emails=emails, eoj=eoj, sor_gln=gln)
+    return replace(
+        official, emails=emails, eoj=eoj, sor_gln=gln, phone=phone, alternate_emails=alternate
+    )
 
 
 def check_vendors(rows: Sequence[Row], check: FileCheck) -> list[Vendor]:
@@ -175,7 +181,7 @@ def scan_registry(
     official = load_official(directory, problems)
     municipalities: dict[int, Municipality] = {}
     if official:
-        rows, check = read(MUNICIPALITIES_FILE, MUNICIPALITY_COLUMNS)
+        rows, check = read(MUNICIPALITIES_FILE, MUNICIPALITY_COLUMNS, MUNICIPALITY_OPTIONAL)
         municipalities = check_municipalities(rows, official, check, complete=True)
     vendors = check_vendors(*read(VENDORS_FILE, VENDOR_COLUMNS))
     escalation = check_escalation(*read(ESCALATION_FILE, ESCALATION_COLUMNS, ESCALATION_PAGING))

@@ -57,7 +57,14 @@ def cancel(incident: Incident, event: Cancel, now: datetime) -> Decision:
 
 def _close(incident: Incident) -> Incident:
     return replace(
-        incident, next_page_at=None, failsafe_at=None, next_update_at=None, all_clear_at=None
+        incident,
+        next_page_at=None,
+        failsafe_at=None,
+        next_update_at=None,
+        all_clear_at=None,
+        reminder_at=None,
+        call_list_at=None,
+        hold_nudge_at=None,
     )
 
 

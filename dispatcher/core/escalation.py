@@ -15,6 +15,7 @@ from datetime import datetime
 
 from dispatcher.core.cadence import next_update_after, update_due
 from dispatcher.core.closing import resolve
+from dispatcher.core.followup import call_list, due, nudge_held, relay_alert, remind
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import (
     SYSTEM_ACTOR,
@@ -40,13 +41,17 @@ def stop_paging(incident: Incident) -> Incident:
 
 
 def inform(incident: Incident, now: datetime, policy: Policy) -> Decision:
-    """The initial notice to the municipalities, which starts the 2-hourly updates."""
+    """The initial notice to the municipalities, which starts the 2-hourly updates and the
+    follow-up of those that do not confirm it."""
     informed = replace(
         incident,
         informed_at=now,
         last_notice_at=now,
         next_update_at=next_update_after(now, policy),
         failsafe_at=None,
+        hold_nudge_at=None,
+        reminder_at=now + policy.reminder_after if policy.reminder_after else None,
+        call_list_at=now + policy.call_list_after if policy.call_list_after else None,
     )
     return Decision(informed, (Notify(NoticeKind.INITIAL),))
 
@@ -56,15 +61,17 @@ def tick(incident: Incident, event: Tick, now: datetime, policy: Policy) -> Deci
     decision = Decision(incident)
     if not incident.status.is_open:
         return decision
-    for step in (_page, _failsafe, _all_clear, _update):
+    for step in (_page, _failsafe, _all_clear, _update, nudge_held):
         decision += step(decision.incident, now, policy)
         if not decision.incident.status.is_open:
-            break
+            return decision
+    for observed in (remind, call_list, relay_alert):
+        decision += observed(decision.incident, event.seen, now, policy)
     return decision
 
 
 def _page(incident: Incident, now: datetime, policy: Policy) -> Decision:
-    if incident.status is not Status.TRIGGERED or not _due(incident.next_page_at, now):
+    if incident.status is not Status.TRIGGERED or not due(incident.next_page_at, now):
         return Decision(incident)
     number = incident.page_round + 1
     paged = replace(incident, page_round=number, next_page_at=now + policy.page_interval)
@@ -73,7 +80,7 @@ def _page(incident: Incident, now: datetime, policy: Policy) -> Decision:
 
 
 def _failsafe(incident: Incident, now: datetime, policy: Policy) -> Decision:
-    if incident.municipalities_informed or not _due(incident.failsafe_at, now):
+    if incident.municipalities_informed or not due(incident.failsafe_at, now):
         return Decision(incident)
     unacknowledged = incident.status is Status.TRIGGERED
     why = "no acknowledgement" if unacknowledged else "the owner did not confirm"
@@ -83,7 +90,7 @@ def _failsafe(incident: Incident, now: datetime, policy: Policy) -> Decision:
 
 
 def _all_clear(incident: Incident, now: datetime, policy: Policy) -> Decision:
-    if not _due(incident.all_clear_at, now):
+    if not due(incident.all_clear_at, now):
         return Decision(incident)
     return resolve(incident, SYSTEM_ACTOR, None, incident.fmk_up_since, now)
 
@@ -103,7 +110,3 @@ def _update(incident: Incident, now: datetime, policy: Policy) -> Decision:
     return Decision(
         updated, (Record("update", SYSTEM_ACTOR, text), Notify(NoticeKind.UPDATE, note))
     )
-
-
-def _due(moment: datetime | None, now: datetime) -> bool:
-    return moment is not None and moment <= now

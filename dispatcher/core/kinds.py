@@ -11,6 +11,8 @@ class NoticeKind(StrEnum):
     UPDATE = "update"
     ALL_CLEAR = "all_clear"
     CORRECTION = "correction"
+    # To the municipalities that have not confirmed the initial notice: once, threaded on it.
+    REMINDER = "reminder"
     # To the EOJ vendors only: told at the same time as MedCom, before the municipalities.
     VENDOR_ALERT = "vendor_alert"
     # To MedCom's on-call staff and the KL fallback, one message per person.

@@ -79,7 +79,8 @@ def open_incident(trigger: Trigger, now: datetime, policy: Policy) -> Decision:
         return opened + inform(opened.incident, now, policy)
     if trigger.source is Source.CLI:
         held = Record("held", trigger.actor, "municipal notices held until confirmed")
-        return Decision(opened.incident, (*opened.effects, held))
+        waiting = replace(opened.incident, hold_nudge_at=now + policy.page_interval)
+        return Decision(waiting, (*opened.effects, held))
     alert = Notify(NoticeKind.VENDOR_ALERT, audience=Audience.VENDORS)
     waiting = replace(
         opened.incident, vendors_alerted=True, failsafe_at=now + policy.failsafe_after

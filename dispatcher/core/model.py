@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from dispatcher.core.kinds import NoticeKind
+from dispatcher.core.receipts import Seen
 
 SYSTEM_ACTOR = "dispatcher"
 SDS_ACTOR = "sds"
@@ -54,6 +55,10 @@ class Info(StrEnum):
     HEARTBEAT_BACK = "heartbeat_back"
     PAGE_FAILED = "page_failed"
     NOT_REACHED = "not_reached"
+    RELAY_FAILING = "relay_failing"
+    CALL_LIST = "call_list"
+    HELD_WAITING = "held_waiting"
+    HELD_OVERDUE = "held_overdue"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,10 @@ class Policy:
     failsafe_after: timedelta = timedelta(minutes=30)
     recovery_window: timedelta = timedelta(minutes=15)
     auto_resolve: bool = True
+    # After the initial notice: remind the silent, then the call list (0: never).
+    reminder_after: timedelta = timedelta(minutes=30)
+    call_list_after: timedelta = timedelta(minutes=60)
+    relay_alert_after: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,11 @@ class Incident:
     drill_municipalities: bool = False
     scope: tuple[int, ...] = ()
     scope_label: str = ""
+    reminder_at: datetime | None = None
+    call_list_at: datetime | None = None
+    # The relay failure the owner was told about (its start), so each is told once.
+    relay_alerted_for: datetime | None = None
+    hold_nudge_at: datetime | None = None
 
     @property
     def scoped(self) -> bool:
@@ -177,6 +191,7 @@ class Tick:
     """Time has passed; send whatever is due."""
 
     actor: str = SYSTEM_ACTOR
+    seen: Seen = field(default_factory=Seen)
 
 
 @dataclass(frozen=True)
@@ -242,6 +257,9 @@ class Notify:
     """Send a notice of `kind` to `audience`; `exclude` leaves one person out, `only` leaves
     all but one out; `sms_only` sends it by SMS alone."""
 
+    """Send a notice of `kind` to `audience`; `exclude` leaves one person out. `municipalities`
+    names those a reminder goes to, or those a call list lists."""
+
     kind: NoticeKind
     message: str | None = None
     audience: Audience = Audience.MUNICIPALITIES
@@ -249,6 +267,7 @@ class Notify:
     info: Info | None = None
     only: str | None = None
     sms_only: bool = False
+    municipalities: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class Daemon:
         if sent:
             log.info("tick.notices_enqueued", incidents=[i for i in sent if i])
             self._wake_senders()
-        due = await asyncio.to_thread(service.next_due, self.runtime.engine)
+        due = await asyncio.to_thread(service.next_due, self.runtime.engine, dispatch.policy, now)
         over = await asyncio.to_thread(maintenance.next_release, dispatch)
         due = min((t for t in (due, over) if t is not None), default=None)
         if due is not None:

@@ -45,6 +45,10 @@ PLAN = (
     "auto_resolve",
     "ack_link_ttl",
     "webhook_tolerance",
+    "reminder_after",
+    "call_list_after",
+    "relay_alert_after",
+    "receipt_link_ttl",
 )
 
 

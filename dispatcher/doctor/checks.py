@@ -209,6 +209,8 @@ def _notices(
             recipients = (*registry.municipalities, *registry.vendors)
         elif kind is NoticeKind.VENDOR_ALERT:
             recipients = registry.vendors
+        elif kind is NoticeKind.REMINDER:
+            recipients = registry.municipalities
         else:
             recipients = _people(registry)
         rounds = PAGE_ROUNDS if kind is NoticeKind.PAGE else (1,)

@@ -8,11 +8,8 @@ transaction, so a link works once. Every page is Danish HTML from `templates/pag
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -21,9 +18,9 @@ from sqlmodel import Session
 
 from dispatcher.core.model import Acknowledge, Rejected, Status
 from dispatcher.http.deps import HttpServices, services
+from dispatcher.http.html import page
 from dispatcher.incidents.service import UnknownIncident, apply
 from dispatcher.links import AckClaim, LinkError, LinkExpired, read_ack_token
-from dispatcher.notices.timefmt import format_local
 from dispatcher.store.db import read_only
 from dispatcher.store.tables import AckLinkRow, IncidentRow
 
@@ -31,23 +28,9 @@ log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["acknowledgement"])
 
-PAGES = "pages"
-# The token in the URL is a capability: keep it out of caches, Referer headers and indexes,
-# and the one-button form out of other sites' frames.
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
-
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
-def confirm_page(token: str, request: Request) -> HTMLResponse:
+def confirmpage(token: str, request: Request) -> HTMLResponse:
     """The confirmation page with the one button that acknowledges. Changes nothing."""
     svc = services(request)
     now = svc.clock.now()
@@ -64,7 +47,7 @@ def confirm_page(token: str, request: Request) -> HTMLResponse:
     if refusal := _state_refusal(svc, claim, row, reason=None):
         return refusal
     expires_at = claim.issued_at + svc.runtime.settings.ack_link_ttl
-    return _page(
+    return page(
         svc,
         "ack_confirm.html.j2",
         200,
@@ -116,7 +99,7 @@ def acknowledge(token: str, request: Request) -> HTMLResponse:
             return _unknown(svc, claim)
         log.info("ack_link.rejected", incident=claim.incident_id, reason=str(exc))
         refusal = _state_refusal(svc, claim, row, reason=str(exc))
-        return refusal or _page(
+        return refusal or page(
             svc,
             "ack_problem.html.j2",
             409,
@@ -130,7 +113,7 @@ def acknowledge(token: str, request: Request) -> HTMLResponse:
         raise
     log.info("ack_link.acknowledged", incident=claim.incident_id, owner=claim.person)
     incident = decision.incident
-    return _page(
+    return page(
         svc,
         "ack_done.html.j2",
         200,
@@ -150,7 +133,7 @@ def _read(svc: HttpServices, token: str, now: datetime) -> AckClaim | HTMLRespon
         )
     except LinkExpired as exc:
         log.info("ack_link.expired", incident=exc.incident_id)
-        return _page(
+        return page(
             svc,
             "ack_problem.html.j2",
             410,
@@ -161,7 +144,7 @@ def _read(svc: HttpServices, token: str, now: datetime) -> AckClaim | HTMLRespon
         )
     except LinkError as exc:
         log.info("ack_link.invalid", reason=exc.english)
-        return _page(svc, "ack_problem.html.j2", 400, problem="invalid", reason=exc.danish)
+        return page(svc, "ack_problem.html.j2", 400, problem="invalid", reason=exc.danish)
 
 
 def _link_used(svc: HttpServices, claim: AckClaim) -> bool:
@@ -180,7 +163,7 @@ def _state_refusal(
         problem = "owned_by_you" if row.owner == claim.person else "owned"
     else:
         return None
-    return _page(
+    return page(
         svc,
         "ack_problem.html.j2",
         409,
@@ -194,11 +177,11 @@ def _state_refusal(
 
 
 def _unknown(svc: HttpServices, claim: AckClaim) -> HTMLResponse:
-    return _page(svc, "ack_problem.html.j2", 404, problem="unknown", incident_id=claim.incident_id)
+    return page(svc, "ack_problem.html.j2", 404, problem="unknown", incident_id=claim.incident_id)
 
 
 def _used(svc: HttpServices, claim: AckClaim) -> HTMLResponse:
-    return _page(svc, "ack_problem.html.j2", 409, problem="used", incident_id=claim.incident_id)
+    return page(svc, "ack_problem.html.j2", 409, problem="used", incident_id=claim.incident_id)
 
 
 def _incident_vars(row: IncidentRow) -> dict[str, Any]:
@@ -212,23 +195,3 @@ def _incident_vars(row: IncidentRow) -> dict[str, Any]:
 
 def _hours(ttl: timedelta) -> int:
     return max(1, round(ttl.total_seconds() / 3600))
-
-
-def _page(svc: HttpServices, template: str, code: int, /, **variables: Any) -> HTMLResponse:
-    env = _environment(svc.runtime.settings.templates_dir.resolve())
-    html = env.get_template(f"{PAGES}/{template}").render(variables)
-    return HTMLResponse(html, status_code=code, headers=PAGE_HEADERS)
-
-
-@lru_cache(maxsize=8)
-def _environment(templates_dir: Path) -> jinja2.Environment:
-    """Rooted at the templates folder (as `dispatcher templates check` sees it), autoescaped."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["lokal"] = format_local
-    return env

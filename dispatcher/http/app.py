@@ -17,6 +17,7 @@ from dispatcher.http import (
     health,
     maintenance_feed,
     pagerduty,
+    receipts,
     sms,
     status,
     webhook,
@@ -40,6 +41,7 @@ def create_app(
     errors.install(app)
     app.include_router(health.router)
     app.include_router(ack.router)
+    app.include_router(receipts.router)
     app.include_router(webhook.router)
     app.include_router(status.router)
     app.include_router(sms.router)

@@ -4,11 +4,14 @@
 - `/readyz`: this replica can do its job: the database answers, its schema is at the Alembic
   head, the sender is running, and (in the daemon) no background task is waiting to be
   restarted; `tasks` shows each one's state, restarts and last error. 200 if all hold, else 503
-  naming each failed check. It never raises, and says nothing secret (the driver's one-line
-  message, passwords masked). It answers within a second: its queries are read-only (no wait
-  for another process's write lock) and give up after `PROBE_TIMEOUT_MS`, and a database that
-  has not answered by `READY_DEADLINE_S` (a pool that is used up, a server that does not answer
-  the connection) is reported as such.
+  naming each failed check. `relay` says whether the mail relay takes mail (since when it
+  fails, its last reply, the deliveries waiting); a failing relay does not make the replica
+  unready: it keeps taking SDS's signals and queues what cannot be sent yet. It never
+  raises, and says nothing secret (the driver's one-line message, passwords masked). It
+  answers within a second: its queries are read-only (no wait for another process's write
+  lock) and give up after `PROBE_TIMEOUT_MS`, and a database that has not answered by
+  `READY_DEADLINE_S` (a pool that is used up, a server that does not answer the connection)
+  is reported as such.
 - `/metrics`: Prometheus text format, read from the database at scrape time
   (`dispatcher.metrics`). 503 if the database does not answer.
 
@@ -32,6 +35,7 @@ from dispatcher.daemon.supervise import TaskHealth, TaskState
 from dispatcher.http.deps import HttpServices, services
 from dispatcher.http.errors import database_error
 from dispatcher.metrics import collector as metrics
+from dispatcher.outbox import relay
 from dispatcher.store import migrate
 from dispatcher.store.db import probe
 
@@ -55,7 +59,7 @@ def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """Ready to serve: database up, schema current, sender running. 503 names what is not."""
     svc = services(request)
-    checks: dict[str, dict[str, Any]] = await _check_store(svc.runtime.engine)
+    checks, mail_relay = await _check_store(svc.runtime.engine)
     checks["sender"] = _check_sender(svc.sender_alive)
     tasks = svc.tasks()
     if tasks:
@@ -66,6 +70,8 @@ async def readyz(request: Request) -> JSONResponse:
         "leader": _leading(svc),
         "checks": checks,
     }
+    if mail_relay is not None:
+        body["relay"] = mail_relay
     if tasks:
         body["tasks"] = {name: health.as_json() for name, health in tasks.items()}
     return JSONResponse(
@@ -116,16 +122,20 @@ def _failed(reason: str) -> dict[str, Any]:
     return {"ok": False, "reason": reason}
 
 
-async def _check_store(engine: Engine) -> dict[str, dict[str, Any]]:
-    """The `database` and `schema` checks, given up on after `READY_DEADLINE_S`. The worker
-    thread is left to finish on its own: its queries end within `PROBE_TIMEOUT_MS`."""
+Checks = dict[str, dict[str, Any]]
+
+
+async def _check_store(engine: Engine) -> tuple[Checks, dict[str, object] | None]:
+    """The `database` and `schema` checks and the relay's health (None if it cannot be
+    read), given up on after `READY_DEADLINE_S`. The worker thread is left to finish on its
+    own: its queries end within `PROBE_TIMEOUT_MS`."""
     with anyio.move_on_after(READY_DEADLINE_S):
         return await anyio.to_thread.run_sync(_probe_store, engine, abandon_on_cancel=True)
     reason = f"no answer within {READY_DEADLINE_S:g} s"
-    return {"database": _failed(reason), "schema": _failed(NOT_CHECKED)}
+    return {"database": _failed(reason), "schema": _failed(NOT_CHECKED)}, None
 
 
-def _probe_store(engine: Engine) -> dict[str, dict[str, Any]]:
+def _probe_store(engine: Engine) -> tuple[Checks, dict[str, object] | None]:
     checks = {"database": _passed(), "schema": _failed(NOT_CHECKED)}
     try:
         with probe(engine, PROBE_TIMEOUT_MS) as conn:
@@ -135,12 +145,13 @@ def _probe_store(engine: Engine) -> dict[str, dict[str, Any]]:
             except Exception as exc:
                 reason = f"cannot read the schema revision: {database_error(exc, engine)}"
                 checks["schema"] = _failed(reason)
-                return checks
+                return checks, None
+            checks["schema"] = _check_schema(engine, current)
+            found = relay.read(conn).as_json() if checks["schema"]["ok"] else None
     except Exception as exc:
         checks["database"] = _failed(database_error(exc, engine))
-        return checks
-    checks["schema"] = _check_schema(engine, current)
-    return checks
+        return checks, None
+    return checks, found
 
 
 def _check_schema(engine: Engine, current: str | None) -> dict[str, Any]:

@@ -29,8 +29,8 @@ from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from dispatcher.http.ack import PAGE_HEADERS
 from dispatcher.http.deps import services
+from dispatcher.http.html import PAGE_HEADERS
 from dispatcher.http.intake import (
     Rejection,
     check_content_type,

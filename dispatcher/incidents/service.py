@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from dispatcher.core.model import (
     Effect,
     Event,
     Incident,
+    Info,
     Notify,
     Policy,
     Record,
@@ -33,11 +34,13 @@ from dispatcher.core.model import (
     Trigger,
 )
 from dispatcher.incidents.mapping import new_row, open_key, to_core, write_state
-from dispatcher.links import ack_url, make_ack_token
+from dispatcher.incidents.receipts import call_list_text, observe
+from dispatcher.links import ack_url, make_ack_token, make_receipt_token, receipt_url
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.outbox.enqueue import enqueue_notice
+from dispatcher.outbox.relay import RELAY
 from dispatcher.store.db import transaction
-from dispatcher.store.tables import IncidentRow, TimelineRow
+from dispatcher.store.tables import IncidentRow, RelayRow, TimelineRow
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +122,8 @@ def apply_in(
     session: Session, d: Dispatch, incident_id: int, event: Event, now: datetime
 ) -> Decision:
     row = _locked(session, incident_id)
+    if isinstance(event, Tick):
+        event = replace(event, seen=observe(session, incident_id))
     decision = decide(to_core(row), event, now, d.policy)
     write_state(row, decision.incident)
     _carry_out(session, d, row, decision, now)
@@ -156,7 +161,15 @@ def open_incident_id(session: Session, *, drill: bool = False) -> int | None:
     return session.scalar(select(col(IncidentRow.id)).where(key))
 
 
-_DUE_COLUMNS = ("next_update_at", "next_page_at", "failsafe_at", "all_clear_at")
+_DUE_COLUMNS = (
+    "next_update_at",
+    "next_page_at",
+    "failsafe_at",
+    "all_clear_at",
+    "reminder_at",
+    "call_list_at",
+    "hold_nudge_at",
+)
 
 
 def _due_times() -> list[Any]:
@@ -164,14 +177,15 @@ def _due_times() -> list[Any]:
 
 
 def tick_due(d: Dispatch, now: datetime) -> list[int]:
-    """Carry out what has fallen due (pages, fail-safe, all-clear, updates); return the
-    incidents that sent anything."""
+    """Carry out what has fallen due (pages, fail-safe, all-clear, updates, the follow-up of
+    the silent, and the owner's word of a failing relay); return the incidents that sent
+    anything."""
     with transaction(d.engine) as session:
-        due = list(
-            session.scalars(
-                select(col(IncidentRow.id)).where(or_(*(c <= now for c in _due_times())))
-            )
-        )
+        relay_overdue = _relay_alert_due(session, d.policy)
+        conditions = [c <= now for c in _due_times()]
+        if relay_overdue is not None and relay_overdue <= now:
+            conditions.append(col(IncidentRow.open_key).is_not(None))
+        due = list(session.scalars(select(col(IncidentRow.id)).where(or_(*conditions))))
     sent = []
     for incident_id in due:
         assert incident_id is not None
@@ -180,12 +194,26 @@ def tick_due(d: Dispatch, now: datetime) -> list[int]:
     return sent
 
 
-def next_due(engine: Engine) -> datetime | None:
-    """When the next page, fail-safe, all-clear or update falls due, if any."""
+def next_due(engine: Engine, policy: Policy, now: datetime) -> datetime | None:
+    """When the next timed step falls due, if any, or the owners are to be told that the
+    relay has failed too long (only while that lies ahead: once it has passed, every tick
+    looks at the open incidents, and a wake-up in the past would wake the cadence at once,
+    again and again, for as long as the relay fails)."""
     with transaction(engine) as session:
         times = [session.scalar(select(func.min(c))) for c in _due_times()]
+        relay_due = _relay_alert_due(session, policy)
+        if relay_due is not None and relay_due > now:
+            times.append(relay_due)
     present = [t for t in times if t is not None]
     return min(present) if present else None
+
+
+def _relay_alert_due(session: Session, policy: Policy) -> datetime | None:
+    """When a failing relay has failed long enough to tell the owners of open incidents."""
+    relay = session.get(RelayRow, RELAY)
+    if relay is None or relay.failing_since is None:
+        return None
+    return relay.failing_since + policy.relay_alert_after
 
 
 def _carry_out(
@@ -205,16 +233,21 @@ def _carry_out(
             )
         elif isinstance(effect, Notify):
             actor = next((e.actor for e in decision.effects if isinstance(e, Record)), "dispatcher")
+            notify = effect
+            if effect.info is Info.CALL_LIST:
+                text = call_list_text(session, row.id, d.registry, effect.municipalities)
+                notify = replace(effect, message=text)
             queued = enqueue_notice(
                 session,
                 row=row,
                 incident=decision.incident,
-                notify=effect,
+                notify=notify,
                 actor=actor,
                 now=now,
                 registry=d.registry,
                 renderer=d.renderer,
                 ack_url=_ack_links(d, row.id, now),
+                receipt_url=_receipt_links(d, row.id, now),
             )
             text = queued.describe()
             log.info(
@@ -234,5 +267,13 @@ def _ack_links(d: Dispatch, incident_id: int, now: datetime) -> Callable[[str], 
     def link(person: str) -> str:
         token = make_ack_token(d.link_secret, incident_id=incident_id, person=person, issued_at=now)
         return ack_url(d.public_url, token)
+
+    return link
+
+
+def _receipt_links(d: Dispatch, incident_id: int, now: datetime) -> Callable[[int], str]:
+    def link(code: int) -> str:
+        token = make_receipt_token(d.link_secret, incident_id=incident_id, code=code, issued_at=now)
+        return receipt_url(d.public_url, incident_id, token)
 
     return link

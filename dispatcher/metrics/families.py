@@ -12,6 +12,7 @@ from dispatcher import __version__
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import Status
 from dispatcher.daemon.supervise import TaskHealth, TaskState
+from dispatcher.metrics.receipts import receipt_families
 from dispatcher.metrics.snapshot import Snapshot
 from dispatcher.store.tables import DeliveryStatus
 
@@ -129,6 +130,7 @@ def families(
                 for name, health in sorted(tasks.items())
             },
         )
+    yield from receipt_families(snapshot.relay_failing_since, snapshot.receipts)
     yield _labelled(
         GaugeMetricFamily(PREFIX + "build_info", "The running version.", labels=["version"]),
         {version: 1},

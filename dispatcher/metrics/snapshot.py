@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select
@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
+from dispatcher.core.receipts import Summary
 from dispatcher.incidents.mapping import OPEN_KEY
+from dispatcher.metrics.receipts import open_receipts, relay_failing_since
 from dispatcher.signals.heartbeat import MONITOR
 from dispatcher.store.db import read_only
 from dispatcher.store.tables import (
@@ -44,6 +46,8 @@ class Snapshot:
     failsafe_sends: int
     leader_epoch: int = 0
     leader_lease_expires_at: datetime | None = None
+    relay_failing_since: datetime | None = None
+    receipts: Mapping[int, Summary] = field(default_factory=dict)
 
 
 def read_snapshot(engine: Engine) -> Snapshot:
@@ -88,6 +92,8 @@ def read_snapshot(engine: Engine) -> Snapshot:
             or 0,
             leader_epoch=lease.epoch if lease else 0,
             leader_lease_expires_at=lease.expires_at if lease and lease.holder else None,
+            relay_failing_since=relay_failing_since(session),
+            receipts=open_receipts(session),
         )
 
 

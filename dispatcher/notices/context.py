@@ -66,3 +66,4 @@ class NoticeContext:
     ack_url: str | None = None
     page_round: int = 0
     maintenance: WindowFacts | None = None
+    receipt_url: str | None = None  # "Bekræft modtagelse", in a municipality's notice

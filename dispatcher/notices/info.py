@@ -40,6 +40,29 @@ _TEXTS: dict[Info, tuple[str, str]] = {
         "altså ikke fået den. Ring til dem, og ret adressen i kontaktregistret; "
         "`dispatcher incident show {number}` viser alle leverancer.",
     ),
+    Info.RELAY_FAILING: (
+        "Mailrelæet fejler – kommunerne får ikke besked",
+        "Mailrelæet tager ikke imod dispatcherens mails, så meddelelserne om FMK-nedbrud "
+        "#{number} venter. De sendes af sig selv, når relæet virker igen. Ring til de "
+        "kommuner, der skal have besked nu (dispatcher incident receipts {number}), og få "
+        "relæet undersøgt (dispatcher status).",
+    ),
+    Info.CALL_LIST: (
+        "Ring til disse kommuner",
+        "Disse kommuner har ikke bekræftet, at de har fået besked om FMK-nedbrud #{number}.",
+    ),
+    Info.HELD_WAITING: (
+        "Den første meddelelse venter på dig",
+        "Kommunerne har ikke fået besked om FMK-nedbrud #{number}: den første meddelelse er "
+        "holdt tilbage. Send den med dispatcher incident confirm {number}, eller luk "
+        "nedbruddet med dispatcher incident cancel {number}.",
+    ),
+    Info.HELD_OVERDUE: (
+        "Kommunerne har stadig ikke fået besked",
+        "Den første meddelelse om FMK-nedbrud #{number} er holdt tilbage og er endnu ikke "
+        "sendt. Kontakt den, der oprettede nedbruddet, eller send den selv med dispatcher "
+        "incident confirm {number}.",
+    ),
 }
 
 

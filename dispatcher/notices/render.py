@@ -125,16 +125,14 @@ class NoticeRenderer:
         )
 
     def render(self, ctx: NoticeContext) -> RenderedNotice:
+        # Autoescaping keeps a URL inside its href, but does not keep a javascript: link out.
+        # A bad link must not stop a notice, though: it goes out without the link.
         if ctx.ack_url is not None and not is_web_url(ctx.ack_url):
-            # Autoescaping keeps a URL inside its href, but does not keep a javascript: link
-            # out. A bad link must not stop a page, though: it goes out with the command only.
-            # (The URL is not logged: it carries the acknowledgement token.)
-            log.error(
-                "notice.ack_url_dropped",
-                kind=str(ctx.kind),
-                problem="not an absolute http(s) URL; check DISPATCHER_PUBLIC_URL",
-            )
+            _dropped("ack_url", ctx.kind)
             ctx = replace(ctx, ack_url=None)
+        if ctx.receipt_url is not None and not is_web_url(ctx.receipt_url):
+            _dropped("receipt_url", ctx.kind)
+            ctx = replace(ctx, receipt_url=None)
         subject, text, html = template_names(ctx.kind)
         variables = variables_for(ctx)
         drill = ctx.incident is not None and ctx.incident.drill
@@ -203,6 +201,15 @@ class NoticeRenderer:
             if Path(frame.filename).resolve().is_relative_to(root):
                 return f"{frame.filename}, line {frame.lineno}"
         return None
+
+
+def _dropped(link: str, kind: NoticeKind) -> None:
+    """Log a link left out of a notice (not the URL: it carries the link's token)."""
+    log.error(
+        f"notice.{link}_dropped",
+        kind=str(kind),
+        problem="not an absolute http(s) URL; check DISPATCHER_PUBLIC_URL",
+    )
 
 
 def is_web_url(url: str) -> bool:

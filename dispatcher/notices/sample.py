@@ -13,6 +13,7 @@ from dispatcher.notices.maintenance_sample import sample_window_context
 SAMPLE_DOWN_SINCE = datetime(2025, 3, 4, 6, 12, tzinfo=UTC)
 SAMPLE_UPDATE_INTERVAL = timedelta(hours=2)
 SAMPLE_ACK_URL = "http://127.0.0.1:8080/ack/EKSEMPEL"
+SAMPLE_RECEIPT_URL = "http://127.0.0.1:8080/receipt/1/EKSEMPEL"
 # The escalation plan of the sample: SDS signals 2 minutes after FMK went down, the on-call
 # staff are paged every 15 minutes, the municipalities are told anyway 30 minutes after the
 # signal.
@@ -25,6 +26,7 @@ _SEQUENCE = {
     NoticeKind.UPDATE: 3,
     NoticeKind.ALL_CLEAR: 4,
     NoticeKind.CORRECTION: 2,
+    NoticeKind.REMINDER: 5,
     NoticeKind.VENDOR_ALERT: 1,
     NoticeKind.PAGE: 2,
     NoticeKind.OWNER: 3,
@@ -35,6 +37,7 @@ _ISSUED_AFTER = {
     NoticeKind.UPDATE: timedelta(hours=4, minutes=18),
     NoticeKind.ALL_CLEAR: timedelta(hours=5, minutes=45),
     NoticeKind.CORRECTION: timedelta(minutes=40),
+    NoticeKind.REMINDER: timedelta(minutes=48),
     NoticeKind.VENDOR_ALERT: timedelta(minutes=2),
     NoticeKind.OWNER: timedelta(minutes=21),
     NoticeKind.ONCALL_INFO: timedelta(minutes=12),
@@ -104,6 +107,7 @@ def sample_context(
         title=_TITLE.get(kind),
         ack_url=ack_url if kind is NoticeKind.PAGE else None,
         page_round=page_round if kind is NoticeKind.PAGE else 0,
+        receipt_url=SAMPLE_RECEIPT_URL if isinstance(recipient, Municipality) else None,
     )
 
 
@@ -117,7 +121,7 @@ def _incident(
 ) -> IncidentFacts | None:
     if kind is NoticeKind.ONCALL_INFO:
         return None
-    escalating = not kind.municipal
+    escalating = not (kind.municipal or kind is NoticeKind.REMINDER)
     informed = not escalating or issued_at >= SAMPLE_FAILSAFE_AT
     owner = _sample_owner(recipient, registry) if kind is NoticeKind.OWNER else None
     return IncidentFacts(

@@ -5,17 +5,15 @@ transaction, so a notice is enqueued exactly when the state change that caused i
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from dispatcher.contacts.model import Channel, Municipality, Person, Registry, Vendor
 from dispatcher.contacts.scope import affected, vendors_for
-from dispatcher.core.kinds import MUNICIPAL_KINDS, NoticeKind
+from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import Audience, Incident, Notify
 from dispatcher.notices.context import IncidentFacts, NoticeContext
 from dispatcher.notices.info import describe
@@ -24,6 +22,8 @@ from dispatcher.notices.render import NoticeRenderer, addressee
 from dispatcher.notices.timefmt import COPENHAGEN
 from dispatcher.oncall.duty import on_duty
 from dispatcher.outbox import wakeup
+from dispatcher.outbox.receipts import receipt_link, reminded
+from dispatcher.outbox.sequence import municipal_count, next_sequence, thread_ids
 from dispatcher.paging import outbox as paging
 from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow
 
@@ -74,6 +74,8 @@ def addressees(
     goes to the drill staff alone unless it was opened to reach the municipalities too."""
     if incident is not None and incident.drill and not incident.drill_municipalities:
         return _persons(registry.escalation.drill_staff, notify)
+    if notify.kind is NoticeKind.REMINDER:
+        return [Addressee(m, to) for m, to in reminded(registry, notify.municipalities)]
     codes = incident.scope if incident is not None else ()
     concerned = vendors_for(registry, codes)
     vendors = [Addressee(v, group_people(v)) for v in concerned]
@@ -139,6 +141,7 @@ def notice_context(
     recipient: Municipality | Vendor | Person,
     registry: Registry,
     ack_url: str | None = None,
+    receipt_url: str | None = None,
 ) -> NoticeContext:
     """What notice number `sequence` of incident `number` tells `recipient`, issued `now`."""
     title, message = describe(notify.info, number, notify.message)
@@ -157,6 +160,7 @@ def notice_context(
         title=title,
         ack_url=ack_url,
         page_round=incident.page_round if incident else 0,
+        receipt_url=receipt_url,
     )
 
 
@@ -171,15 +175,17 @@ def enqueue_notice(
     registry: Registry,
     renderer: NoticeRenderer,
     ack_url: Callable[[str], str] | None = None,
+    receipt_url: Callable[[int], str] | None = None,
 ) -> Enqueued:
     """Queue the notice; `row`/`incident` are None for notices about no incident (heartbeat).
-    `ack_url(person_email)` gives the acknowledgement link that goes into each page. The
+    `ack_url(person_email)` gives the acknowledgement link that goes into each page,
+    `receipt_url(code)` the "Bekræft modtagelse" link of each municipality's notice. The
     on-call staff it goes to (and names) are those on call `now`, by the rota and overrides."""
     registry = on_duty(session, registry, now)
     incident_id = row.id if row is not None else None
     notice = NoticeRow(
         incident_id=incident_id,
-        sequence=_next_sequence(session, incident_id),
+        sequence=next_sequence(session, incident_id),
         kind=notify.kind,
         created_at=now,
         created_by=actor,
@@ -187,9 +193,9 @@ def enqueue_notice(
     )
     session.add(notice)
     session.flush()
-    earlier = _thread_ids(session, incident_id)
+    earlier = thread_ids(session, incident_id)
     # Municipal notices are numbered among themselves ("Opdatering 2"), pages aside.
-    shown = _municipal_count(session, incident_id) if notify.kind.municipal else notice.sequence
+    shown = municipal_count(session, incident_id) if notify.kind.municipal else notice.sequence
     esc = registry.escalation
     domain = esc.sender.email.rpartition("@")[2]
     # Short enough that the Message-ID header is never folded; the uid part keeps it unique
@@ -217,6 +223,7 @@ def enqueue_notice(
             recipient=to.recipient,
             registry=registry,
             ack_url=link,
+            receipt_url=receipt_link(receipt_url, notify, to.recipient),
         )
         rendered = renderer.render(context)
         rfc_id = make_message_id(thread, notice.sequence, to.audience, domain)
@@ -256,43 +263,6 @@ def enqueue_notice(
                 )
             )
     return Enqueued(notice, tuple(queued))
-
-
-def _next_sequence(session: Session, incident_id: int | None) -> int:
-    column = col(NoticeRow.incident_id)
-    same = column.is_(None) if incident_id is None else column == incident_id
-    return (session.scalar(select(func.max(col(NoticeRow.sequence))).where(same)) or 0) + 1
-
-
-def _municipal_count(session: Session, incident_id: int | None) -> int:
-    """How many municipal notices this incident has had, the one being queued included."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(NoticeRow)
-            .where(
-                col(NoticeRow.incident_id) == incident_id,
-                col(NoticeRow.kind).in_([str(k) for k in MUNICIPAL_KINDS]),
-            )
-        )
-        or 0
-    )
-
-
-def _thread_ids(session: Session, incident_id: int | None) -> dict[str, list[str]]:
-    """Message-IDs already sent to each audience in this thread, oldest first."""
-    column = col(NoticeRow.incident_id)
-    same = column.is_(None) if incident_id is None else column == incident_id
-    rows = session.execute(
-        select(col(MessageRow.audience), col(MessageRow.rfc_message_id))
-        .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
-        .where(same)
-        .order_by(col(NoticeRow.sequence))
-    ).all()
-    threads: dict[str, list[str]] = defaultdict(list)
-    for audience, rfc_id in rows:
-        threads[audience].append(rfc_id)
-    return threads
 
 
 def _id(value: int | None) -> int:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dispatcher.bounces import verp
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
-from dispatcher.outbox import queue, wakeup, watch
+from dispatcher.outbox import queue, relay, wakeup, watch
 from dispatcher.outbox.record import Recorder
 from dispatcher.outbox.retry import RetryPolicy
 from dispatcher.outbox.smtp import SendFailure, SmtpConnection
@@ -67,7 +67,7 @@ class Sender:
             maximum=settings.retry_max,
             deadline=settings.retry_deadline,
         )
-        self._connections = [SmtpConnection(settings) for _ in range(self._concurrency)]
+        self._connections = relay.connections(settings, engine, clock, self._concurrency)
         self._envelope_from = verp.envelope_from(settings)
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()

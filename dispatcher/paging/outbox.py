@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from dispatcher.contacts.model import Channel, Person, Registry
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import Incident, Notify
+from dispatcher.core.model import Incident, Info, Notify
 from dispatcher.paging import sms_text
 from dispatcher.store.tables import DeliveryRow, MessageRow, NoticeRow, PageCodeRow
 
@@ -21,13 +21,16 @@ if TYPE_CHECKING:
     from dispatcher.outbox.enqueue import Addressee
 
 SMS_KINDS = frozenset({NoticeKind.PAGE, NoticeKind.OWNER})
+# Information that must reach its people while the mail relay fails: by SMS as well.
+SMS_INFOS = frozenset({Info.RELAY_FAILING})
 CODE_DIGITS = 6
 LINK_KEY_BYTES = 8  # 11 characters of URL-safe base64, 64 random bits
 SHORT_PATH = "/p/"
 
 
 def wanted(notify: Notify, person: Person) -> bool:
-    return notify.kind in SMS_KINDS and person.pages_by(Channel.SMS)
+    by_sms = notify.kind in SMS_KINDS or notify.info in SMS_INFOS
+    return by_sms and person.pages_by(Channel.SMS)
 
 
 def new_code() -> str:
@@ -81,6 +84,8 @@ def queue_sms(
             round_number=incident.page_round,
             drill=incident.drill,
         )
+    elif notice.kind == NoticeKind.ONCALL_INFO:
+        sms = sms_text.fit(f"FMK-nedbrud #{number}: ", notice.message or "", "")
     else:
         owner = incident.owner or ""
         sms = sms_text.owner(

@@ -11,6 +11,9 @@ from sqlmodel import Field, SQLModel
 
 from dispatcher.store.fields import text_field as _text
 from dispatcher.store.fields import time_field as _time
+from dispatcher.store.sms import PageCodeRow as PageCodeRow  # noqa: PLC0414 (re-exported)
+from dispatcher.store.sms import PageExhaustionRow as PageExhaustionRow  # noqa: PLC0414 (re-exported)
+from dispatcher.store.sms import SmsCallbackRow as SmsCallbackRow  # noqa: PLC0414 (re-exported)
 from dispatcher.store.windows import AlertGroupRow as AlertGroupRow  # noqa: PLC0414 (re-exported)
 from dispatcher.store.windows import MaintenanceEventRow as MaintenanceEventRow  # noqa: PLC0414 (re-exported)
 from dispatcher.store.windows import MaintenanceRow as MaintenanceRow  # noqa: PLC0414 (re-exported)
@@ -67,6 +70,11 @@ class IncidentRow(SQLModel, table=True):
     # The affected municipalities' codes, comma-separated; NULL when all are affected.
     scope: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     scope_label: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Follow-up timers, the relay failure told of (dispatcher/core/followup.py).
+    reminder_at: datetime | None = _time(nullable=True)
+    call_list_at: datetime | None = _time(nullable=True)
+    relay_alerted_for: datetime | None = _time(nullable=True)
+    hold_nudge_at: datetime | None = _time(nullable=True)
 
 
 class TimelineRow(SQLModel, table=True):
@@ -199,6 +207,28 @@ class AckLinkRow(SQLModel, table=True):
     used_at: datetime = _time()
 
 
+class ReceiptRow(SQLModel, table=True):
+    """A municipality confirmed ("Bekræft modtagelse") an incident's notices; the first one."""
+
+    __tablename__ = "receipt"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    municipality_code: int = Field(primary_key=True)
+    confirmed_at: datetime = _time()
+    link_issued_at: datetime = _time()
+
+
+class RelayRow(SQLModel, table=True):
+    """The mail relay as the sender last found it (dispatcher/outbox/relay.py)."""
+
+    __tablename__ = "relay"
+
+    name: str = Field(primary_key=True, max_length=40)
+    failing_since: datetime | None = _time(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_ok_at: datetime | None = _time(nullable=True)
+
+
 LEADER_LEASE = "leader"
 
 
@@ -231,46 +261,3 @@ class OncallOverrideRow(SQLModel, table=True):
     created_by: str = Field(max_length=320)
     removed_at: datetime | None = _time(nullable=True)
     removed_by: str | None = Field(default=None, max_length=320)
-
-
-class PageCodeRow(SQLModel, table=True):
-    """The reply code and short link of one page by SMS to one person. A reply with the code
-    from that phone, or the short link, acknowledges as the person; a code works once, and
-    only while its incident is open."""
-
-    __tablename__ = "page_code"
-
-    id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", index=True)
-    notice_id: int = Field(foreign_key="notice.id")
-    person: str = Field(max_length=320)
-    phone: str = Field(max_length=20, index=True)
-    code: str = Field(max_length=12)
-    link_key: str = Field(unique=True, max_length=32)
-    ack_url: str = _text()
-    created_at: datetime = _time()
-    used_at: datetime | None = _time(nullable=True)
-
-
-class SmsCallbackRow(SQLModel, table=True):
-    """Every accepted gateway callback by the gateway's id (and status, for delivery reports):
-    a repeat is recognised and changes nothing."""
-
-    __tablename__ = "sms_callback"
-    __table_args__ = (UniqueConstraint("kind", "provider_id", "status"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=20)  # "report" or "inbound"
-    provider_id: str = Field(max_length=64)
-    status: str = Field(max_length=20)
-    received_at: datetime = _time()
-
-
-class PageExhaustionRow(SQLModel, table=True):
-    """Every channel of a page to a person failed, and the incident was told so (once)."""
-
-    __tablename__ = "page_exhaustion"
-
-    notice_id: int = Field(foreign_key="notice.id", primary_key=True)
-    person: str = Field(primary_key=True, max_length=320)
-    at: datetime = _time()

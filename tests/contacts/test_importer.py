@@ -182,3 +182,30 @@ def test_write_atomic_failure_keeps_the_old_file(
 
     assert target.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["municipalities.csv"]
+
+
+def test_phone_and_alternate_addresses_are_imported_kept_and_shown(
+    contacts_dir: Path, tmp_path: Path
+) -> None:
+    update = tmp_path / "update.csv"
+    write_lines(
+        update,
+        [
+            HEADER + ",phone,alternate_emails",
+            "101,København,unknown,,fmk-beredskab@koebenhavn.kommune.example,"
+            "33 66 33 66,vagt@kk.kommune.example",
+        ],
+    )
+
+    plan = plan_import(contacts_dir, update)
+    apply_import(plan)
+
+    [change] = plan.changes
+    assert (change.phone, change.alternate) == (
+        (None, "+4533663366"),
+        ("", "vagt@kk.kommune.example"),
+    )
+    kk = load_registry(contacts_dir).municipality(101)
+    assert kk is not None
+    assert (kk.phone, kk.alternate_emails) == ("+4533663366", ("vagt@kk.kommune.example",))
+    assert read_lines(contacts_dir / "municipalities.csv")[0] == HEADER + ",phone,alternate_emails"

@@ -201,7 +201,8 @@ def test_wrong_header(contacts_dir: Path) -> None:
 
     assert errors(contacts_dir)[0] == (
         "municipalities.csv:1: header is 'code,name,eoj,emails'; "
-        "expected 'code,name,eoj_system,sor_gln,emails'"
+        "expected 'code,name,eoj_system,sor_gln,emails' or "
+        "'code,name,eoj_system,sor_gln,emails,phone,alternate_emails'"
     )
 
 
@@ -360,3 +361,53 @@ def test_registry_error_lists_every_problem(contacts_dir: Path) -> None:
         "  municipalities.csv:2: no e-mail address",
         "  escalation.csv:4: empty name for fallback",
     ]
+
+
+def with_optional(contacts_dir: Path, header: str, row_2: str) -> Path:
+    """municipalities.csv with the optional columns `header` adds, every row empty in them
+    except line 2 (København), which gets `row_2`."""
+    path = contacts_dir / "municipalities.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    extra = header.count(",")
+    body = [lines[1] + "," + row_2] + [line + "," * extra for line in lines[2:]]
+    path.write_text("\n".join([lines[0] + header, *body]) + "\n", encoding="utf-8")
+    return contacts_dir
+
+
+class TestOptionalColumns:
+    """municipalities.csv may add `phone` and `alternate_emails`; both are checked."""
+
+    def test_phone_and_alternate_addresses_load(self, contacts_dir: Path) -> None:
+        with_optional(
+            contacts_dir, ",phone,alternate_emails", "33 66 33 66,vagt@kk.kommune.example"
+        )
+        kk = load_registry(contacts_dir).municipality(101)
+        assert kk is not None
+        assert (kk.phone, kk.alternate_emails) == ("+4533663366", ("vagt@kk.kommune.example",))
+        assert load_registry(contacts_dir).municipality(147).phone is None  # type: ignore[union-attr]
+
+    def test_empty_optional_fields_are_none(self, contacts_dir: Path) -> None:
+        with_optional(contacts_dir, ",phone,alternate_emails", ",")
+        kk = load_registry(contacts_dir).municipality(101)
+        assert kk is not None
+        assert (kk.phone, kk.alternate_emails) == (None, ())
+
+    def test_a_bad_phone_number_names_file_and_line(self, contacts_dir: Path) -> None:
+        with_optional(contacts_dir, ",phone,alternate_emails", "12 34,")
+        assert errors(contacts_dir) == [
+            "municipalities.csv:2: telephone number '12 34' is not a valid number (DK)"
+        ]
+
+    def test_text_is_not_a_phone_number(self, contacts_dir: Path) -> None:
+        with_optional(contacts_dir, ",phone,alternate_emails", "ring til Jens,")
+        [problem] = errors(contacts_dir)
+        assert problem.startswith("municipalities.csv:2: telephone number 'ring til Jens' cannot")
+
+    def test_a_bad_alternate_address_names_file_and_line(self, contacts_dir: Path) -> None:
+        with_optional(contacts_dir, ",phone,alternate_emails", ",ikke-en-adresse")
+        [problem] = errors(contacts_dir)
+        assert problem.startswith("municipalities.csv:2: invalid e-mail address 'ikke-en-adresse'")
+
+    def test_an_unknown_extra_column_is_refused(self, contacts_dir: Path) -> None:
+        with_optional(contacts_dir, ",phone,fax", "33663366,12345678")
+        assert errors(contacts_dir)[0].startswith("municipalities.csv:1: header is")

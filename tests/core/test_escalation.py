@@ -164,9 +164,10 @@ class TestSomeoneAnswers:
 
 
 class TestCliIncidents:
-    """A person who triggers from the CLI is at the keyboard: nobody is paged."""
+    """A person who triggers from the CLI is at the keyboard: nobody is paged at once; a held
+    notice is never silent forever (see tests/core/test_followup.py for the reminders)."""
 
-    def test_no_paging_and_no_failsafe(self) -> None:
+    def test_no_page_and_no_failsafe_notice_to_the_municipalities(self) -> None:
         trigger = Trigger(
             actor=KHS,
             summary="FMK nede",
@@ -176,7 +177,10 @@ class TestCliIncidents:
         )
         d = open_incident(trigger, T0, POLICY)
         assert sent(d) == []
-        assert sent(at(d.incident, 120)) == []
+        later = run(d, (14.9, None), (120, None))
+        assert later[0] == (14.9, [])
+        assert (NoticeKind.INITIAL, Audience.MUNICIPALITIES) not in later[1][1]
+        assert (NoticeKind.PAGE, Audience.ONCALL) not in later[1][1]
 
 
 class TestResolution:

@@ -12,7 +12,6 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,20 +85,37 @@ def total(engine: Engine) -> int:
         return session.scalar(select(func.count()).select_from(DeliveryRow)) or 0
 
 
+def until_killed(first: DaemonProcess, handler: KillAfterAccepting) -> None:
+    """Start `first` and wait until `handler` has killed it in the middle of a send."""
+    handler.pid = None
+    started = threading.Thread(target=first.start)
+    started.start()
+    wait_for(lambda: first.process is not None, what="the daemon process")
+    handler.pid = first.pid
+    wait_for(
+        lambda: first.process is not None and first.process.poll() is not None, what="the kill"
+    )
+    started.join()
+
+
+def finish_sending(
+    daemons: list[DaemonProcess], engine: Engine, *, database_url: str, smtp_port: int, log: Path
+) -> None:
+    """Start a second daemon, let it send every delivery, stop it cleanly."""
+    second = DaemonProcess(
+        database_url=database_url, smtp_port=smtp_port, log=log, claim_timeout="2"
+    )
+    daemons.append(second.start())
+    wait_for(lambda: count(engine, DeliveryStatus.SENT) == total(engine), what="all sent")
+    assert second.terminate() == 0
+
+
 def enqueue_initial(dispatch: service.Dispatch) -> None:
     service.trigger(
         dispatch,
         Trigger(actor="khs@medcom.dk", summary="FMK er nede", details="", guidance="Papir."),
         SystemClock().now(),
     )
-
-
-@pytest.fixture
-def daemons(tmp_path: Path) -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.stop_quietly()
 
 
 def test_kill_outside_the_window_delivers_exactly_once(
@@ -127,15 +143,13 @@ def test_kill_outside_the_window_delivers_exactly_once(
         handler.release.set()
         handler.open_for = 10_000
 
-        second = DaemonProcess(
+        finish_sending(
+            daemons,
+            engine,
             database_url=database_url,
             smtp_port=smtp.port,
             log=tmp_path / "daemon.log",
-            claim_timeout="2",
         )
-        daemons.append(second.start())
-        wait_for(lambda: count(engine, DeliveryStatus.SENT) == total(engine), what="all sent")
-        assert second.terminate() == 0
 
     counts = per_recipient(smtp.received)
     assert {a: counts[(a, "initial")] for a in notice_addresses(registry)} == dict.fromkeys(
@@ -162,26 +176,16 @@ def test_kill_inside_the_window_doubles_only_that_delivery(
             claim_timeout="2",
             send_concurrency="1",
         )
-        handler.pid = None
         daemons.append(first)
-        first_started = threading.Thread(target=first.start)
-        first_started.start()
-        wait_for(lambda: first.process is not None, what="the daemon process")
-        handler.pid = first.pid
-        wait_for(
-            lambda: first.process is not None and first.process.poll() is not None, what="the kill"
-        )
-        first_started.join()
+        until_killed(first, handler)
 
-        second = DaemonProcess(
+        finish_sending(
+            daemons,
+            engine,
             database_url=database_url,
             smtp_port=smtp.port,
             log=tmp_path / "daemon.log",
-            claim_timeout="2",
         )
-        daemons.append(second.start())
-        wait_for(lambda: count(engine, DeliveryStatus.SENT) == total(engine), what="all sent")
-        assert second.terminate() == 0
 
     counts = per_recipient(smtp.received)
     doubled = {a for a in notice_addresses(registry) if counts[(a, "initial")] == 2}

@@ -25,6 +25,8 @@ from tests.conftest import CONTACTS, TEMPLATES
 pytestmark = pytest.mark.slow
 
 MUNICIPAL = ["initial", "update", "update", "all_clear"]
+# A municipality's thread: the reminder (nobody confirms in the demo) follows the initial notice.
+THREAD = [MUNICIPAL[0], "reminder", *MUNICIPAL[1:]]
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,10 @@ class TestTheMailFolder:
             "initial": copies,
             "update": 2 * copies,
             "all_clear": copies,
+            # Nobody confirms receipt in the demo: every municipality is reminded at +30 min
+            # after the initial notice, and the owner gets the list of all 98 to call at +60.
+            "reminder": municipal_addresses(registry),
+            "oncall_info": 1,
         }
 
     def test_every_message_parses_without_defects(self, run: Run) -> None:
@@ -170,7 +176,7 @@ class TestThreading:
                 threads[code].append(mail.message)
         assert len(threads) == len(registry.municipalities) == 98
         for code, thread in threads.items():
-            assert [str(t["X-FMK-Notice"]) for t in thread] == MUNICIPAL, code
+            assert [str(t["X-FMK-Notice"]) for t in thread] == THREAD, code
             assert thread[0]["In-Reply-To"] is None
             for index, later in enumerate(thread[1:], start=1):
                 earlier = [str(t["Message-ID"]) for t in thread[:index]]

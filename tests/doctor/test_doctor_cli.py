@@ -216,7 +216,7 @@ class TestTemplates:
 
         assert result.exit_code == 1
         lines = check_lines(result.stdout)
-        assert lines["templates"].startswith("✗ templates: 2 of 2249 sample notices do not render")
+        assert lines["templates"].startswith("✗ templates: 2 of 2445 sample notices do not render")
         assert f"    {template}, line 4: undefined variable: " in result.stdout
         assert "(2 notice(s), e.g. initial to 851 Aalborg)" in result.stdout
         assert "fix: correct the template named here" in result.stdout

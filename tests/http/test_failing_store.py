@@ -18,6 +18,7 @@ from starlette.routing import Route
 from dispatcher.config import Settings
 from dispatcher.http.app import create_app
 from dispatcher.incidents.service import trigger
+from dispatcher.links import make_receipt_token
 from dispatcher.paging.gatewayapi import SIGNATURE_HEADER
 from dispatcher.paging.gatewayapi import sign as gatewayapi_sign
 from dispatcher.runtime import Runtime
@@ -51,6 +52,8 @@ EXPECTED = {
     ("GET", "/metrics"): 503,
     ("GET", "/ack/{token}"): 503,
     ("POST", "/ack/{token}"): 503,
+    ("GET", "/receipt/{incident}/{token}"): 503,
+    ("POST", "/receipt/{incident}/{token}"): 503,
     ("POST", "/api/sds/signals"): 503,
     ("POST", "/api/sms/reports"): 503,
     ("POST", "/api/sms/inbound"): 503,
@@ -112,6 +115,9 @@ async def test_no_route_fails_unhandled_when_the_database_fails(
         runtime.renderer,
     )
     link = make_link(number)
+    receipt_token = make_receipt_token(
+        settings.link_secret.get_secret_value(), incident_id=number, code=101, issued_at=clock.now()
+    )
     body = json.dumps(SIGNAL).encode()
     ts = int(clock.now().timestamp())
     break_store()
@@ -120,7 +126,11 @@ async def test_no_route_fails_unhandled_when_the_database_fails(
         assert sorted(routes(client._transport.app)) == sorted(EXPECTED)  # type: ignore[attr-defined]
         with structlog.testing.capture_logs() as logs:
             for method, path in EXPECTED:
-                url = path.replace("/ack/{token}", link).replace("{number}", str(number))
+                url = (
+                    path.replace("/ack/{token}", link)
+                    .replace("{number}", str(number))
+                    .replace("{incident}/{token}", f"{number}/{receipt_token}")
+                )
                 headers = {
                     "X-SDS-Timestamp": str(ts),
                     "X-SDS-Signature": sign(SECRET.encode(), ts, body),

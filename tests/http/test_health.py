@@ -47,6 +47,7 @@ ALL_READY = {
     "status": "ready",
     "leader": True,
     "checks": {"database": {"ok": True}, "schema": {"ok": True}, "sender": {"ok": True}},
+    "relay": {"ok": True, "waiting": 0},
 }
 TEXT_FORMAT = "text/plain; version=0.0.4"
 MIN = timedelta(minutes=1)
@@ -143,6 +144,7 @@ async def test_not_ready_while_the_sender_is_not_running(
             "schema": {"ok": True},
             "sender": {"ok": False, "reason": "the sender is not running"},
         },
+        "relay": {"ok": True, "waiting": 0},
     }
 
 
@@ -286,8 +288,9 @@ async def test_metrics_of_an_empty_database(client: httpx.AsyncClient) -> None:
         (P + "leader_epoch", ()): 0,
         (P + "leader_lease_valid", ()): 0,
         (P + "sender_running", ()): 1,
+        (P + "relay_failing", ()): 0,
         (P + "build_info", (("version", __version__),)): 1,
-    }, "no signal and no heartbeat yet: those series are absent, every other one is 0"
+    }, "no signal, no heartbeat, no relay failure yet: those series are absent, the rest 0"
 
 
 _STATUSES = ("triggered", "acknowledged", "resolved", "cancelled")
@@ -297,6 +300,7 @@ _NOTICE_KINDS = (
     "update",
     "all_clear",
     "correction",
+    "reminder",
     "vendor_alert",
     "page",
     "owner",
@@ -533,6 +537,10 @@ async def test_metrics_are_on_a_private_registry_with_their_types(
         P + "leader_epoch": "gauge",
         P + "leader_lease_valid": "gauge",
         P + "sender_running": "gauge",
+        P + "relay_failing": "gauge",
+        P + "relay_failing_since_timestamp_seconds": "gauge",
+        P + "municipalities_confirmed": "gauge",
+        P + "municipalities_not_reached": "gauge",
         P + "build_info": "gauge",
     }
     assert P.encode() not in generate_latest(REGISTRY)

@@ -21,7 +21,9 @@ from tests.notices.factories import (
     make_escalation_context,
 )
 
-ESCALATION_KINDS = sorted(k for k in set(NoticeKind) - MUNICIPAL_KINDS if not k.maintenance)
+ESCALATION_KINDS = sorted(
+    k for k in set(NoticeKind) - MUNICIPAL_KINDS - {NoticeKind.REMINDER} if not k.maintenance
+)
 FALLBACK = ESCALATION.fallback[0]
 
 
