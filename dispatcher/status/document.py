@@ -85,6 +85,7 @@ def incident_document(incident: IncidentView, base_url: str) -> dict[str, Any]:
 def notice_document(notice: NoticeView) -> dict[str, Any]:
     return {
         "number": notice.number,
+        "name": notice.name,
         "kind": notice.kind.value,
         "title": notice.title,
         "sent_at": moment(notice.sent_at),
