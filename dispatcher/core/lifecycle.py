@@ -69,6 +69,7 @@ def open_incident(trigger: Trigger, now: datetime, policy: Policy) -> Decision:
         drill_municipalities=trigger.drill and trigger.drill_municipalities,
         scope=tuple(sorted(set(trigger.scope))),
         scope_label=clean_text("scope", trigger.scope_label, single_line=True),
+        scope_unknown=tuple(sorted(set(trigger.scope_unknown) & set(trigger.scope))),
     )
     if incident.scoped and not incident.scope_label:
         raise Rejected("a scoped incident needs a label that says which municipalities it hits")
@@ -99,6 +100,8 @@ def _marks(incident: Incident) -> tuple[Record, ...]:
         marks.append(Record("drill", SYSTEM_ACTOR, f"drill (ØVELSE): mail goes to {reach}"))
     if incident.scoped:
         text = f"affects {len(incident.scope)} municipalities: {incident.scope_label}"
+        if incident.scope_unknown:
+            text += f" ({len(incident.scope_unknown)} of them with an unregistered EOJ system)"
         marks.append(Record("scope", SYSTEM_ACTOR, text))
     return tuple(marks)
 

@@ -98,6 +98,8 @@ class Incident:
     drill_municipalities: bool = False
     scope: tuple[int, ...] = ()
     scope_label: str = ""
+    # Those of `scope` included only because their EOJ system is not registered.
+    scope_unknown: tuple[int, ...] = ()
 
     @property
     def scoped(self) -> bool:
@@ -131,9 +133,11 @@ class Trigger:
     # municipalities and vendors; `drill_municipalities` sends it to them too.
     drill: bool = False
     drill_municipalities: bool = False
-    # The affected municipalities' codes (empty: all) and what they have in common.
+    # The affected municipalities' codes (empty: all) and what they have in common; those of
+    # them included only because their EOJ system is not registered.
     scope: tuple[int, ...] = ()
     scope_label: str = ""
+    scope_unknown: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

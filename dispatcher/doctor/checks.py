@@ -184,13 +184,18 @@ def _render_all(
 
 
 def _variants(context: NoticeContext, registry: Registry) -> Iterator[tuple[str, NoticeContext]]:
-    """The notice as sent, and as a drill of an outage that hits only a few municipalities
-    (the banner and the list of affected municipalities come from the layouts)."""
+    """The notice as sent, and as a drill of an outage that hits only a few municipalities,
+    one of them told because its EOJ system is not registered (the banner and the list of
+    affected municipalities come from the layouts)."""
     yield "", context
     if context.incident is not None:
         few = tuple(addressee(m) for m in registry.municipalities[:SCOPED_SAMPLE])
         unusual = replace(
-            context.incident, drill=True, scope_label="udvalgte kommuner", affected=few
+            context.incident,
+            drill=True,
+            scope_label="kommuner med Cura",
+            affected=few,
+            unknown_eoj=few[:1],
         )
         yield " (drill, scoped)", replace(context, incident=unusual, municipality_count=len(few))
     if context.maintenance is not None:

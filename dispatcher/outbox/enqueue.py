@@ -61,7 +61,10 @@ def recipients(to: Sequence[Addressee]) -> str:
     if any(isinstance(g, Municipality) for g in groups):
         municipalities = sum(isinstance(g, Municipality) for g in groups)
         vendors = sum(isinstance(g, Vendor) for g in groups)
-        return f"{municipalities} municipalities, {vendors} vendor copies"
+        return (
+            f"{municipalities} {'municipality' if municipalities == 1 else 'municipalities'}, "
+            f"{vendors} {'vendor copy' if vendors == 1 else 'vendor copies'}"
+        )
     return ", ".join(addressee(g) for g in groups) or "nobody"
 
 
@@ -125,6 +128,9 @@ def facts(number: int, incident: Incident, registry: Registry) -> IncidentFacts:
         scope_label=incident.scope_label,
         affected=tuple(addressee(m) for m in affected(registry, incident.scope))
         if incident.scoped
+        else (),
+        unknown_eoj=tuple(addressee(m) for m in affected(registry, incident.scope_unknown))
+        if incident.scope_unknown
         else (),
     )
 

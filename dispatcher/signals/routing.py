@@ -82,4 +82,5 @@ def _trigger(signal: Signal, now: datetime, guidance: str, release: Release) -> 
         drill=signal.drill,
         scope=signal.scope.codes if signal.scope else (),
         scope_label=signal.scope.label if signal.scope else "",
+        scope_unknown=signal.scope.unknown_eoj if signal.scope else (),
     )

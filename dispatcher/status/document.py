@@ -62,6 +62,7 @@ def incident_summary(incident: IncidentView, base_url: str) -> dict[str, Any]:
             "municipalities": [
                 {"code": code, "name": name} for code, name in incident.scope.municipalities
             ],
+            "unknown_eoj": list(incident.scope.unknown),
         },
         "down_since": moment(incident.down_since),
         "ended_at": moment(incident.ended_at),

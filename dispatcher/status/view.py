@@ -74,10 +74,17 @@ class NoticeView:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which municipalities an incident affects; None on the incident means all."""
+    """Which municipalities an incident affects; None on the incident means all. `unknown`
+    are the codes of those told only because their EOJ system is not registered."""
 
     label: str
     municipalities: tuple[tuple[int, str], ...]
+    unknown: tuple[int, ...] = ()
+
+    @property
+    def note(self) -> str:
+        """What the unknown ones mean, in Danish; "" when there are none."""
+        return wording.unknown_eoj_note(len(self.unknown))
 
 
 @dataclass(frozen=True)
@@ -181,7 +188,10 @@ def status_view(
     past = closed[:history]
     current = next((v for v in views if v.status.is_open), None)
     if current is not None:
-        where = "" if current.scope is None else f" Berørte kommuner: {current.scope.label}."
+        where = ""
+        if current.scope is not None:
+            said = (f"Berørte kommuner: {current.scope.label}.", current.scope.note)
+            where = "".join(f" {part}" for part in said if part)
         return StatusView(
             level=Level.DOWN,
             headline=(
@@ -246,4 +256,7 @@ def _scope(row: IncidentRow, registry: Registry) -> Scope | None:
     named = tuple(
         (code, found.name if (found := registry.municipality(code)) else "") for code in codes
     )
-    return Scope(label=row.scope_label or f"{len(codes)} kommuner", municipalities=named)
+    unknown = tuple(int(code) for code in (row.scope_unknown or "").split(",") if code.strip())
+    return Scope(
+        label=row.scope_label or f"{len(codes)} kommuner", municipalities=named, unknown=unknown
+    )

@@ -18,6 +18,15 @@ NO_IMPACT = (
 NO_GUIDANCE = "Følg jeres egen nødprocedure for nedbrud i FMK."
 
 
+def unknown_eoj_note(count: int) -> str:
+    """Why municipalities outside the scope's EOJ system were told; "" for none."""
+    if count == 0:
+        return ""
+    who = "1 kommune" if count == 1 else f"{count} kommuner"
+    pronoun = "den" if count == 1 else "de"
+    return f"{who} har også fået besked, fordi vi ikke ved, hvilket EOJ-system {pronoun} bruger."
+
+
 def fmk_state(severity: str) -> str:
     """ "er nede" or, for a partial outage, "virker kun delvist"."""
     return "virker kun delvist" if severity == DEGRADED else "er nede"

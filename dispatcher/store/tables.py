@@ -67,6 +67,8 @@ class IncidentRow(SQLModel, table=True):
     # The affected municipalities' codes, comma-separated; NULL when all are affected.
     scope: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     scope_label: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Those of `scope` told only because their EOJ system is not registered; NULL for none.
+    scope_unknown: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class TimelineRow(SQLModel, table=True):

@@ -381,7 +381,20 @@ class TestScope:
                 {"code": 101, "name": "København"},
                 {"code": 147, "name": "Frederiksberg"},
             ],
+            "unknown_eoj": [],
         }
+
+    async def test_municipalities_told_for_an_unregistered_system_are_counted(
+        self, page: Page
+    ) -> None:
+        page.open(scope=(101, 147, 183), scope_label="kommuner med Cura", scope_unknown=(101, 147))
+
+        text = await page.text()
+        note = "2 kommuner har også fået besked, fordi vi ikke ved, hvilket EOJ-system de bruger."
+        assert f"Berørte kommuner: kommuner med Cura. {note}" in text
+        assert text.count(note) == 2, "in the lead and beside the list"
+        scope = (await page.json())["current"]["scope"]
+        assert scope["unknown_eoj"] == [101, 147]
 
     async def test_an_incident_for_all_says_so(self, page: Page) -> None:
         page.open()
