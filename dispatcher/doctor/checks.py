@@ -28,11 +28,12 @@ CONTACTS_FIX = "run `dispatcher contacts check` for the full list and correct th
 
 
 def configuration_error(exc: ConfigError) -> CheckResult:
-    """The settings do not load: pydantic's message, setting by setting, as the CLI prints it."""
+    """The settings do not load: pydantic's message, setting by setting, as the CLI prints it
+    (its heading "invalid configuration" said without repeating the check's name)."""
     first, *rest = str(exc).splitlines()
     return failed(
         "configuration",
-        first,
+        first.replace("invalid configuration", "the settings do not load", 1),
         "correct the settings named here (DISPATCHER_* environment variables or the "
         "--config / DISPATCHER_CONFIG file)",
         [line.strip() for line in rest],
@@ -75,8 +76,7 @@ def contacts(settings: Settings, source: str) -> tuple[Registry | None, CheckRes
     except RegistryError as exc:
         return None, failed(
             "contacts",
-            f"the contact registry in {directory} ({source}) does not load: "
-            f"{len(exc.problems)} error(s)",
+            f"the registry in {directory} ({source}) does not load: {len(exc.problems)} error(s)",
             CONTACTS_FIX,
             _first(directory, exc.problems),
         )
@@ -96,9 +96,9 @@ def placeholders(settings: Settings) -> CheckResult:
     production = settings.env == "production"
     found = [p for p in scan_registry(directory, production=production)[1] if p.placeholder]
     if not found:
-        return passed("placeholders", f"no placeholder (.example) addresses in {directory}")
+        return passed("placeholders", f"no .example address is left in {directory}")
     files = ", ".join(f"{name} ({n})" for name, n in Counter(p.file for p in found).items())
-    message = f"{len(found)} placeholder (.example) address(es) in {directory}: {files}"
+    message = f"{len(found)} .example address(es) left in {directory}: {files}"
     fix = (
         "replace each with the real address (see contacts/README.md), then run "
         "`dispatcher contacts check`"
