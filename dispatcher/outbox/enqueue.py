@@ -59,12 +59,9 @@ def recipients(to: Sequence[Addressee]) -> str:
     """Who the messages are for, in short: "98 municipalities, 3 vendor copies" or names."""
     groups = [a.recipient for a in to]
     if any(isinstance(g, Municipality) for g in groups):
-        municipalities = sum(isinstance(g, Municipality) for g in groups)
-        vendors = sum(isinstance(g, Vendor) for g in groups)
-        return (
-            f"{municipalities} {'municipality' if municipalities == 1 else 'municipalities'}, "
-            f"{vendors} {'vendor copy' if vendors == 1 else 'vendor copies'}"
-        )
+        m, v = (sum(isinstance(g, kind) for g in groups) for kind in (Municipality, Vendor))
+        ending = "y" if m == 1 else "ies"
+        return f"{m} municipalit{ending}, {v} vendor cop{'y' if v == 1 else 'ies'}"
     return ", ".join(addressee(g) for g in groups) or "nobody"
 
 
