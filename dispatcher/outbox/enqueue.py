@@ -106,6 +106,9 @@ def group_people(group: Municipality | Vendor) -> tuple[Person, ...]:
 
 
 def facts(number: int, incident: Incident, registry: Registry) -> IncidentFacts:
+    def names(codes: tuple[int, ...]) -> tuple[str, ...]:  # none for no codes, not all
+        return tuple(addressee(m) for m in affected(registry, codes)) if codes else ()
+
     return IncidentFacts(
         number=number,
         summary=incident.summary,
@@ -123,12 +126,8 @@ def facts(number: int, incident: Incident, registry: Registry) -> IncidentFacts:
         failsafe_at=incident.failsafe_at,
         drill=incident.drill,
         scope_label=incident.scope_label,
-        affected=tuple(addressee(m) for m in affected(registry, incident.scope))
-        if incident.scoped
-        else (),
-        unknown_eoj=tuple(addressee(m) for m in affected(registry, incident.scope_unknown))
-        if incident.scope_unknown
-        else (),
+        affected=names(incident.scope),
+        unknown_eoj=names(incident.scope_unknown),
     )
 
 
