@@ -17,13 +17,14 @@ from dispatcher.contacts.model import Channel, Municipality, Person, Registry, V
 from dispatcher.contacts.scope import affected, vendors_for
 from dispatcher.core.kinds import MUNICIPAL_KINDS, NoticeKind
 from dispatcher.core.model import Audience, Incident, Notify
-from dispatcher.notices.context import IncidentFacts, NoticeContext
+from dispatcher.notices.context import NoticeContext
 from dispatcher.notices.info import describe
 from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
 from dispatcher.notices.timefmt import COPENHAGEN
 from dispatcher.oncall.duty import on_duty
 from dispatcher.outbox import wakeup
+from dispatcher.outbox.facts import facts
 from dispatcher.paging import outbox as paging
 from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow
 
@@ -103,32 +104,6 @@ def _persons(people: tuple[Person, ...], notify: Notify) -> list[Addressee]:
 
 def group_people(group: Municipality | Vendor) -> tuple[Person, ...]:
     return tuple(Person(addressee(group), e) for e in group.emails)
-
-
-def facts(number: int, incident: Incident, registry: Registry) -> IncidentFacts:
-    def names(codes: tuple[int, ...]) -> tuple[str, ...]:  # none for no codes, not all
-        return tuple(addressee(m) for m in affected(registry, codes)) if codes else ()
-
-    return IncidentFacts(
-        number=number,
-        summary=incident.summary,
-        details=incident.details,
-        impact=incident.impact,
-        guidance=incident.guidance,
-        down_since=incident.down_since,
-        resolved_at=incident.closed_at,
-        severity=incident.severity,
-        source=str(incident.source),
-        status=str(incident.status),
-        owner=incident.owner,
-        municipalities_informed=incident.municipalities_informed,
-        sent_without_ack=incident.sent_without_ack,
-        failsafe_at=incident.failsafe_at,
-        drill=incident.drill,
-        scope_label=incident.scope_label,
-        affected=names(incident.scope),
-        unknown_eoj=names(incident.scope_unknown),
-    )
 
 
 def notice_context(
