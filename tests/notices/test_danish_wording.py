@@ -19,7 +19,7 @@ RULES = (
     (r"Kørte igen", "'Virker igen siden', as 'har virket igen siden' in the mails"),
     (r"Meddelelse nr\.", "one numbering: the notice's name, as its subject says it"),
     (r"kvitterer/bekræfter|bekræfter/kvitterer", "one word for one action"),
-    (r"\baflyst", "a false alarm is 'annulleret'"),
+    (r"aflyst som falsk alarm", "a false alarm is annulleret (a maintenance window is aflyst)"),
     (
         r"bekræft\w*[^\n]*\n?[^\n]*incident resolve",
         "resolve sends the all-clear; 'bekræfte' is confirm",
