@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 from dispatcher.config import DEVELOPMENT_LINK_SECRET, MIN_SECRET_BYTES, Settings, secret_weakness
 from dispatcher.contacts.model import Municipality, Registry, Vendor, is_placeholder
 from dispatcher.contacts.registry import load_registry
+from dispatcher.core.enums import Release
 from dispatcher.core.maintenance import MaintenancePolicy
-from dispatcher.core.model import Policy, Release
+from dispatcher.core.model import Policy
 from dispatcher.incidents.service import Dispatch
 from dispatcher.notices.render import NoticeRenderer, standard_guidance
 from dispatcher.paging.checks import sms_problems

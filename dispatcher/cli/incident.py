@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -12,7 +12,8 @@ from rich.markup import escape
 from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time, report_daemon
 from dispatcher.clock import SystemClock
-from dispatcher.contacts.model import EojSystem, Registry
+from dispatcher.contacts.model import EojSystem
+from dispatcher.core.enums import Release
 from dispatcher.core.model import (
     Acknowledge,
     Cancel,
@@ -20,13 +21,9 @@ from dispatcher.core.model import (
     Event,
     PostUpdate,
     Rejected,
-    Release,
     Resolve,
     Trigger,
 )
-
-if TYPE_CHECKING:
-    from dispatcher.contacts import scope as scopes
 
 incident_app = typer.Typer(help="Trigger, acknowledge, update, resolve and inspect incidents.")
 
@@ -82,10 +79,24 @@ def trigger(
         list[EojSystem] | None,
         typer.Option(
             case_sensitive=False,
-            help="Only municipalities on this EOJ system (repeatable); those whose system is "
-            "not registered are included.",
+            help="Only municipalities on this EOJ system (repeatable). If the registry has no "
+            "system for some of them, add --include-unknown or --only-known.",
         ),
     ] = None,
+    include_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--include-unknown",
+            help="With --eoj: also tell the municipalities whose EOJ system is not registered.",
+        ),
+    ] = False,
+    only_known: Annotated[
+        bool,
+        typer.Option(
+            "--only-known",
+            help="With --eoj: tell only the municipalities registered with the system.",
+        ),
+    ] = False,
     region: Annotated[
         list[str] | None,
         typer.Option(help="Only municipalities in this region: code or name (repeatable)."),
@@ -113,6 +124,7 @@ def trigger(
     """Open an incident and, unless held, mail the municipalities with the vendors in Cc: all
     of them, or only those --eoj, --region and --municipalities narrow it to."""
     from dispatcher.cli.render import show_decision
+    from dispatcher.cli.scoping import scope_from_options
     from dispatcher.incidents import service
     from dispatcher.notices.render import TemplateError
     from dispatcher.oncall.duty import on_duty_now
@@ -121,7 +133,14 @@ def trigger(
     if drill_municipalities and not drill:
         fail("--drill-municipalities goes with --drill")
     runtime = open_runtime(ctx)
-    scope = scope_from_options(runtime.registry, eoj or [], region or [], municipalities)
+    scope = scope_from_options(
+        runtime.registry,
+        eoj=eoj or [],
+        regions=region or [],
+        codes=municipalities,
+        include_unknown=include_unknown,
+        only_known=only_known,
+    )
     event = Trigger(
         actor=actor_of(actor, cli.settings),
         summary=summary,
@@ -134,6 +153,7 @@ def trigger(
         drill_municipalities=drill_municipalities,
         scope=scope.codes if scope else (),
         scope_label=scope.label if scope else "",
+        scope_unknown=scope.unknown_eoj if scope else (),
     )
     now = SystemClock().now()
     try:
@@ -152,37 +172,6 @@ def trigger(
             f"`dispatcher incident confirm {number}`."
         )
     report_daemon(runtime.engine, now, queued=bool(decision.notices))
-
-
-def scope_from_options(
-    registry: Registry, eoj: list[EojSystem], regions: list[str], codes: str | None
-) -> scopes.Scope | None:
-    """The affected municipalities from the options, or a plain error naming the bad one."""
-    from dispatcher.contacts import scope as scopes
-
-    numbers = []
-    for part in (codes or "").split(","):
-        if not part.strip():
-            continue
-        if not part.strip().isdigit():
-            fail(f"--municipalities: {part.strip()!r} is not a municipality code (e.g. 101)")
-        numbers.append(int(part))
-    if codes is not None and not numbers:
-        fail("--municipalities names no code; give codes such as 101,147")
-    try:
-        scope = scopes.resolve(registry, eoj=eoj, regions=regions, codes=numbers)
-    except scopes.ScopeError as exc:
-        fail(str(exc))
-    if scope is not None:
-        console.print(
-            f"Scope: {len(scope.codes)} municipalities ({escape(scope.label)}).", highlight=False
-        )
-        if scope.unknown_eoj:
-            console.print(
-                f"[yellow]{len(scope.unknown_eoj)} of them are included because their EOJ "
-                "system is not registered[/] (`dispatcher contacts import` records it).",
-            )
-    return scope
 
 
 def _apply(

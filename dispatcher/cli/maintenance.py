@@ -11,8 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from dispatcher.cli.context import console, fail, state
-from dispatcher.cli.incident import As, scope_from_options
+from dispatcher.cli.incident import As
 from dispatcher.cli.runtime import COPENHAGEN, actor_of, open_runtime, report_daemon
+from dispatcher.cli.scoping import scope_from_options
 from dispatcher.clock import SystemClock
 from dispatcher.contacts.model import EojSystem
 from dispatcher.core.maintenance import Change, Schedule, WindowDecision
@@ -103,7 +104,14 @@ def schedule(
     from dispatcher.notices.render import TemplateError
 
     runtime = open_runtime(ctx)
-    scope = scope_from_options(runtime.registry, eoj or [], region or [], municipalities)
+    scope = scope_from_options(
+        runtime.registry,
+        eoj=eoj or [],
+        regions=region or [],
+        codes=municipalities,
+        include_unknown=bool(eoj),  # a maintenance notice reaches those whose system is unknown
+        only_known=False,
+    )
     request = Schedule(
         actor=actor_of(actor, state(ctx).settings),
         starts_at=parse_instant("--from", starts),
@@ -144,7 +152,14 @@ def change(
     scoped = bool(eoj or region or municipalities)
     if scoped and all_municipalities:
         fail("give --eoj/--region/--municipalities or --all-municipalities, not both")
-    scope = scope_from_options(runtime.registry, eoj or [], region or [], municipalities)
+    scope = scope_from_options(
+        runtime.registry,
+        eoj=eoj or [],
+        regions=region or [],
+        codes=municipalities,
+        include_unknown=bool(eoj),  # a maintenance notice reaches those whose system is unknown
+        only_known=False,
+    )
     request = Change(
         actor=actor_of(actor, state(ctx).settings),
         starts_at=parse_instant("--from", starts) if starts else None,

@@ -5,9 +5,10 @@ codes. `resolve` turns such a description into the affected municipality codes a
 label; `vendors_for` picks the vendors concerned. Both are pure functions of the registry.
 
 The registry does not know every municipality's EOJ system, and a notice that misses a
-municipality is worse than one that reaches a municipality it does not concern: a
-municipality whose system is `unknown` is counted in for any EOJ system, and every vendor is
-concerned by it.
+municipality is worse than one that reaches a municipality it does not concern: by default a
+municipality whose system is `unknown` is counted in for any EOJ system (the scope lists it
+in `unknown_eoj`, so every notice can say why it was told), and every vendor is concerned by
+it. `include_unknown=False` leaves such municipalities out.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def resolve(
     eoj: Sequence[EojSystem] = (),
     regions: Sequence[str] = (),
     codes: Sequence[int] = (),
+    include_unknown: bool = True,
 ) -> Scope | None:
     """The municipalities that are on one of `eoj` AND in one of `regions` AND among `codes`
-    (each that is given); None when nothing narrows the outage (it hits all)."""
+    (each that is given); None when nothing narrows the outage (it hits all). For `eoj`, a
+    municipality whose system is not registered counts as on it unless not `include_unknown`."""
     if not (eoj or regions or codes):
         return None
     chosen = list(registry.municipalities)
@@ -64,8 +67,9 @@ def resolve(
         systems = set(eoj)
         if EojSystem.UNKNOWN in systems:
             raise ScopeError("EOJ system 'unknown' cannot scope an outage; name a system")
-        unknown = [m.code for m in chosen if m.eoj is EojSystem.UNKNOWN]
-        chosen = [m for m in chosen if m.eoj in systems or m.eoj is EojSystem.UNKNOWN]
+        if include_unknown:
+            unknown = [m.code for m in chosen if m.eoj is EojSystem.UNKNOWN]
+        chosen = [m for m in chosen if m.eoj in systems or m.code in unknown]
         parts.append("kommuner med " + _joined(SYSTEM_NAMES[s] for s in _ordered(systems)))
     if regions:
         for region in regions:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dispatcher.core.enums import Audience, Info
 from dispatcher.core.kinds import MUNICIPAL_KINDS, NoticeKind
-from dispatcher.core.model import SYSTEM_ACTOR, Audience, Effect, Incident, Info, Notify, Record
+from dispatcher.core.model import SYSTEM_ACTOR, Effect, Incident, Notify, Record
 
 # The notices whose bounce means that somebody outside MedCom has not been told.
 TELLING = frozenset({*MUNICIPAL_KINDS, NoticeKind.VENDOR_ALERT})

@@ -10,19 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from dispatcher.core.enums import Audience, Info, Status
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import (
-    Audience,
-    Cancel,
-    Decision,
-    Effect,
-    Incident,
-    Info,
-    Notify,
-    Record,
-    Rejected,
-    Status,
-)
+from dispatcher.core.model import Cancel, Decision, Effect, Incident, Notify, Record, Rejected
 from dispatcher.core.text import clean_text, local_time
 
 

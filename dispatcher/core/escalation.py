@@ -15,19 +15,10 @@ from datetime import datetime
 
 from dispatcher.core.cadence import next_update_after, update_due
 from dispatcher.core.closing import resolve
+from dispatcher.core.enums import Audience, Status
 from dispatcher.core.followup import call_list, due, nudge_held, relay_alert, remind
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import (
-    SYSTEM_ACTOR,
-    Audience,
-    Decision,
-    Incident,
-    Notify,
-    Policy,
-    Record,
-    Status,
-    Tick,
-)
+from dispatcher.core.model import SYSTEM_ACTOR, Decision, Incident, Notify, Policy, Record, Tick
 
 
 def first_page(incident: Incident, now: datetime, policy: Policy) -> Decision:

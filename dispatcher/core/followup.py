@@ -18,17 +18,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from dispatcher.core.enums import Audience, Info
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import (
-    SYSTEM_ACTOR,
-    Audience,
-    Decision,
-    Incident,
-    Info,
-    Notify,
-    Policy,
-    Record,
-)
+from dispatcher.core.model import SYSTEM_ACTOR, Decision, Incident, Notify, Policy, Record
 from dispatcher.core.receipts import Seen, silent, unconfirmed
 from dispatcher.core.text import local_time
 

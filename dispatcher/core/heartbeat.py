@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from dispatcher.core.enums import Audience, Info
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import Audience, Info, Notify
+from dispatcher.core.model import Notify
 
 
 @dataclass(frozen=True)

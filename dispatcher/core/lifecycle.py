@@ -13,12 +13,12 @@ from datetime import datetime
 
 from dispatcher.core.cadence import next_update_after
 from dispatcher.core.closing import cancel, resolve
+from dispatcher.core.enums import Audience, Info, Release, Source, Status
 from dispatcher.core.escalation import first_page, inform, stop_paging, tick
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import (
     SYSTEM_ACTOR,
     Acknowledge,
-    Audience,
     Cancel,
     ChannelsExhausted,
     Confirm,
@@ -26,20 +26,16 @@ from dispatcher.core.model import (
     Effect,
     Event,
     Incident,
-    Info,
     Notify,
     PageFailed,
     Policy,
     PostUpdate,
     Record,
     Rejected,
-    Release,
     Resolve,
     SignalOutage,
     SignalResolved,
     SignalUpdate,
-    Source,
-    Status,
     Tick,
     Trigger,
 )
@@ -69,6 +65,7 @@ def open_incident(trigger: Trigger, now: datetime, policy: Policy) -> Decision:
         drill_municipalities=trigger.drill and trigger.drill_municipalities,
         scope=tuple(sorted(set(trigger.scope))),
         scope_label=clean_text("scope", trigger.scope_label, single_line=True),
+        scope_unknown=tuple(sorted(set(trigger.scope_unknown) & set(trigger.scope))),
     )
     if incident.scoped and not incident.scope_label:
         raise Rejected("a scoped incident needs a label that says which municipalities it hits")
@@ -100,6 +97,8 @@ def _marks(incident: Incident) -> tuple[Record, ...]:
         marks.append(Record("drill", SYSTEM_ACTOR, f"drill (ØVELSE): mail goes to {reach}"))
     if incident.scoped:
         text = f"affects {len(incident.scope)} municipalities: {incident.scope_label}"
+        if incident.scope_unknown:
+            text += f" ({len(incident.scope_unknown)} of them with an unregistered EOJ system)"
         marks.append(Record("scope", SYSTEM_ACTOR, text))
     return tuple(marks)
 

@@ -4,61 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
+from dispatcher.core.enums import Audience, Info, Release, Source, Status
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.receipts import Seen
 
 SYSTEM_ACTOR = "dispatcher"
 SDS_ACTOR = "sds"
-
-
-class Status(StrEnum):
-    TRIGGERED = "triggered"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_open(self) -> bool:
-        return self in (Status.TRIGGERED, Status.ACKNOWLEDGED)
-
-
-class Release(StrEnum):
-    """When the municipalities get the initial notice of an incident."""
-
-    IMMEDIATE = "immediate"
-    AFTER_ACK = "after_ack"
-    AFTER_CONFIRM = "after_confirm"
-
-
-class Source(StrEnum):
-    CLI = "cli"
-    SDS = "sds"
-
-
-class Audience(StrEnum):
-    MUNICIPALITIES = "municipalities"  # each its own message, vendors in Cc, one vendor copy
-    VENDORS = "vendors"
-    ONCALL = "oncall"  # MedCom's on-call pair
-    ESCALATION = "escalation"  # the on-call pair and the KL fallback
-    OWNER = "owner"  # the incident's owner; before anyone owns it, the on-call pair
-
-
-class Info(StrEnum):
-    """What an ONCALL_INFO notice is about; the wording lives with the templates."""
-
-    RESOLVED_UNACKNOWLEDGED = "resolved_unacknowledged"
-    CANCELLED_UNACKNOWLEDGED = "cancelled_unacknowledged"
-    SDS_RESOLVED_CONFIRM = "sds_resolved_confirm"
-    HEARTBEAT_LOST = "heartbeat_lost"
-    HEARTBEAT_BACK = "heartbeat_back"
-    PAGE_FAILED = "page_failed"
-    NOT_REACHED = "not_reached"
-    RELAY_FAILING = "relay_failing"
-    CALL_LIST = "call_list"
-    HELD_WAITING = "held_waiting"
-    HELD_OVERDUE = "held_overdue"
 
 
 @dataclass(frozen=True)
@@ -112,6 +64,8 @@ class Incident:
     # The relay failure the owner was told about (its start), so each is told once.
     relay_alerted_for: datetime | None = None
     hold_nudge_at: datetime | None = None
+    # Those of `scope` included only because their EOJ system is not registered.
+    scope_unknown: tuple[int, ...] = ()
 
     @property
     def scoped(self) -> bool:
@@ -145,9 +99,11 @@ class Trigger:
     # municipalities and vendors; `drill_municipalities` sends it to them too.
     drill: bool = False
     drill_municipalities: bool = False
-    # The affected municipalities' codes (empty: all) and what they have in common.
+    # The affected municipalities' codes (empty: all) and what they have in common; those of
+    # them included only because their EOJ system is not registered.
     scope: tuple[int, ...] = ()
     scope_label: str = ""
+    scope_unknown: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from dispatcher.core.enums import Audience, Info, Status
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import (
-    Audience,
     ChannelsExhausted,
     Decision,
     Incident,
-    Info,
     Notify,
     PageFailed,
     Policy,
     Record,
-    Status,
 )
 
 

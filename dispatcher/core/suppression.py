@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from dispatcher.core.enums import Release, Source
 from dispatcher.core.maintenance import (
     MaintenancePolicy,
     Outage,
@@ -18,15 +19,7 @@ from dispatcher.core.maintenance import (
     WindowDecision,
     WindowStatus,
 )
-from dispatcher.core.model import (
-    SDS_ACTOR,
-    SYSTEM_ACTOR,
-    Record,
-    Rejected,
-    Release,
-    Source,
-    Trigger,
-)
+from dispatcher.core.model import SDS_ACTOR, SYSTEM_ACTOR, Record, Rejected, Trigger
 from dispatcher.core.text import local_time
 
 

@@ -28,11 +28,12 @@ CONTACTS_FIX = "run `dispatcher contacts check` for the full list and correct th
 
 
 def configuration_error(exc: ConfigError) -> CheckResult:
-    """The settings do not load: pydantic's message, setting by setting, as the CLI prints it."""
+    """The settings do not load: pydantic's message, setting by setting, as the CLI prints it
+    (its heading "invalid configuration" said without repeating the check's name)."""
     first, *rest = str(exc).splitlines()
     return failed(
         "configuration",
-        first,
+        first.replace("invalid configuration", "the settings do not load", 1),
         "correct the settings named here (DISPATCHER_* environment variables or the "
         "--config / DISPATCHER_CONFIG file)",
         [line.strip() for line in rest],
@@ -75,8 +76,7 @@ def contacts(settings: Settings, source: str) -> tuple[Registry | None, CheckRes
     except RegistryError as exc:
         return None, failed(
             "contacts",
-            f"the contact registry in {directory} ({source}) does not load: "
-            f"{len(exc.problems)} error(s)",
+            f"the registry in {directory} ({source}) does not load: {len(exc.problems)} error(s)",
             CONTACTS_FIX,
             _first(directory, exc.problems),
         )
@@ -96,9 +96,9 @@ def placeholders(settings: Settings) -> CheckResult:
     production = settings.env == "production"
     found = [p for p in scan_registry(directory, production=production)[1] if p.placeholder]
     if not found:
-        return passed("placeholders", f"no placeholder (.example) addresses in {directory}")
+        return passed("placeholders", f"no .example address is left in {directory}")
     files = ", ".join(f"{name} ({n})" for name, n in Counter(p.file for p in found).items())
-    message = f"{len(found)} placeholder (.example) address(es) in {directory}: {files}"
+    message = f"{len(found)} .example address(es) left in {directory}: {files}"
     fix = (
         "replace each with the real address (see contacts/README.md), then run "
         "`dispatcher contacts check`"
@@ -184,13 +184,18 @@ def _render_all(
 
 
 def _variants(context: NoticeContext, registry: Registry) -> Iterator[tuple[str, NoticeContext]]:
-    """The notice as sent, and as a drill of an outage that hits only a few municipalities
-    (the banner and the list of affected municipalities come from the layouts)."""
+    """The notice as sent, and as a drill of an outage that hits only a few municipalities,
+    one of them told because its EOJ system is not registered (the banner and the list of
+    affected municipalities come from the layouts)."""
     yield "", context
     if context.incident is not None:
         few = tuple(addressee(m) for m in registry.municipalities[:SCOPED_SAMPLE])
         unusual = replace(
-            context.incident, drill=True, scope_label="udvalgte kommuner", affected=few
+            context.incident,
+            drill=True,
+            scope_label="kommuner med Cura",
+            affected=few,
+            unknown_eoj=few[:1],
         )
         yield " (drill, scoped)", replace(context, incident=unusual, municipality_count=len(few))
     if context.maintenance is not None:

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from dispatcher.core.model import Acknowledge, Rejected, Status
+from dispatcher.core.enums import Status
+from dispatcher.core.model import Acknowledge, Rejected
 from dispatcher.http.deps import HttpServices, services
 from dispatcher.http.html import page
 from dispatcher.incidents.service import UnknownIncident, apply

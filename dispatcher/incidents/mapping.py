@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from dispatcher.core.model import Incident, Release, Source, Status
+from dispatcher.core.enums import Release, Source, Status
+from dispatcher.core.model import Incident
 from dispatcher.store.tables import IncidentRow
 
 _STATE_FIELDS = tuple(f.name for f in fields(Incident))
@@ -23,8 +24,9 @@ def to_core(row: IncidentRow) -> Incident:
     values["status"] = Status(row.status)
     values["release"] = Release(row.release)
     values["source"] = Source(row.source)
-    values["scope"] = tuple(int(code) for code in row.scope.split(",")) if row.scope else ()
+    values["scope"] = _codes(row.scope)
     values["scope_label"] = row.scope_label or ""
+    values["scope_unknown"] = _codes(row.scope_unknown)
     return Incident(**values)
 
 
@@ -32,8 +34,9 @@ def _columns(incident: Incident) -> dict[str, Any]:
     values = {name: getattr(incident, name) for name in _STATE_FIELDS}
     for name in ("status", "release", "source"):
         values[name] = str(values[name])
-    values["scope"] = ",".join(str(code) for code in incident.scope) or None
+    values["scope"] = _joined(incident.scope)
     values["scope_label"] = incident.scope_label or None
+    values["scope_unknown"] = _joined(incident.scope_unknown)
     values["open_key"] = open_key(drill=incident.drill) if incident.status.is_open else None
     return values
 
@@ -45,3 +48,11 @@ def new_row(incident: Incident, *, uid: str, opened_by: str) -> IncidentRow:
 def write_state(row: IncidentRow, incident: Incident) -> None:
     for name, value in _columns(incident).items():
         setattr(row, name, value)
+
+
+def _codes(column: str | None) -> tuple[int, ...]:
+    return tuple(int(code) for code in column.split(",")) if column else ()
+
+
+def _joined(codes: tuple[int, ...]) -> str | None:
+    return ",".join(str(code) for code in codes) or None

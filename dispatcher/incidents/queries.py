@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
-from dispatcher.core.model import Status
+from dispatcher.core.enums import Status
 from dispatcher.core.receipts import Summary, summarise
 from dispatcher.incidents.receipts import receipts
 from dispatcher.store.db import transaction

@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 
 from dispatcher.config import DEVELOPMENT_LINK_SECRET
 from dispatcher.contacts.model import Registry
+from dispatcher.core.enums import Info, Release
 from dispatcher.core.lifecycle import decide, open_incident
 from dispatcher.core.maintenance import MaintenancePolicy
 from dispatcher.core.model import (
@@ -24,12 +25,10 @@ from dispatcher.core.model import (
     Effect,
     Event,
     Incident,
-    Info,
     Notify,
     Policy,
     Record,
     Rejected,
-    Release,
     Tick,
     Trigger,
 )

@@ -9,8 +9,8 @@ from typing import TypeVar
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from dispatcher import __version__
+from dispatcher.core.enums import Status
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import Status
 from dispatcher.daemon.supervise import TaskHealth, TaskState
 from dispatcher.metrics.receipts import receipt_families
 from dispatcher.metrics.snapshot import Snapshot

@@ -31,6 +31,8 @@ class IncidentFacts:
     scope_label: str = ""
     # The official names of the affected municipalities; empty when all are affected.
     affected: tuple[str, ...] = ()
+    # Those of `affected` told only because their EOJ system is not registered.
+    unknown_eoj: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

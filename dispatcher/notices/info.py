@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatcher.core.model import Info
+from dispatcher.core.enums import Info
 
 _TEXTS: dict[Info, tuple[str, str]] = {
     Info.RESOLVED_UNACKNOWLEDGED: (
@@ -15,8 +15,8 @@ _TEXTS: dict[Info, tuple[str, str]] = {
         "Du behøver ikke gøre noget.",
     ),
     Info.SDS_RESOLVED_CONFIRM: (
-        "SDS melder, at FMK kører igen – bekræft",
-        "SDS melder, at FMK kører igen. Kommunerne får først besked, når du bekræfter:\n"
+        "SDS melder, at FMK kører igen – send afmeldingen",
+        "SDS melder, at FMK kører igen. Kommunerne får først afmeldingen, når du sender den:\n"
         "dispatcher incident resolve {number}",
     ),
     Info.HEARTBEAT_LOST: (

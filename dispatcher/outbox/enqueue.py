@@ -13,15 +13,17 @@ from sqlmodel import Session
 
 from dispatcher.contacts.model import Channel, Municipality, Person, Registry, Vendor
 from dispatcher.contacts.scope import affected, vendors_for
+from dispatcher.core.enums import Audience
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import Audience, Incident, Notify
-from dispatcher.notices.context import IncidentFacts, NoticeContext
+from dispatcher.core.model import Incident, Notify
+from dispatcher.notices.context import NoticeContext
 from dispatcher.notices.info import describe
 from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
 from dispatcher.notices.timefmt import COPENHAGEN
 from dispatcher.oncall.duty import on_duty
 from dispatcher.outbox import wakeup
+from dispatcher.outbox.facts import facts
 from dispatcher.outbox.receipts import receipt_link, reminded
 from dispatcher.outbox.sequence import municipal_count, next_sequence, thread_ids
 from dispatcher.paging import outbox as paging
@@ -59,9 +61,9 @@ def recipients(to: Sequence[Addressee]) -> str:
     """Who the messages are for, in short: "98 municipalities, 3 vendor copies" or names."""
     groups = [a.recipient for a in to]
     if any(isinstance(g, Municipality) for g in groups):
-        municipalities = sum(isinstance(g, Municipality) for g in groups)
-        vendors = sum(isinstance(g, Vendor) for g in groups)
-        return f"{municipalities} municipalities, {vendors} vendor copies"
+        m, v = (sum(isinstance(g, kind) for g in groups) for kind in (Municipality, Vendor))
+        ending = "y" if m == 1 else "ies"
+        return f"{m} municipalit{ending}, {v} vendor cop{'y' if v == 1 else 'ies'}"
     return ", ".join(addressee(g) for g in groups) or "nobody"
 
 
@@ -105,30 +107,6 @@ def _persons(people: tuple[Person, ...], notify: Notify) -> list[Addressee]:
 
 def group_people(group: Municipality | Vendor) -> tuple[Person, ...]:
     return tuple(Person(addressee(group), e) for e in group.emails)
-
-
-def facts(number: int, incident: Incident, registry: Registry) -> IncidentFacts:
-    return IncidentFacts(
-        number=number,
-        summary=incident.summary,
-        details=incident.details,
-        impact=incident.impact,
-        guidance=incident.guidance,
-        down_since=incident.down_since,
-        resolved_at=incident.closed_at,
-        severity=incident.severity,
-        source=str(incident.source),
-        status=str(incident.status),
-        owner=incident.owner,
-        municipalities_informed=incident.municipalities_informed,
-        sent_without_ack=incident.sent_without_ack,
-        failsafe_at=incident.failsafe_at,
-        drill=incident.drill,
-        scope_label=incident.scope_label,
-        affected=tuple(addressee(m) for m in affected(registry, incident.scope))
-        if incident.scoped
-        else (),
-    )
 
 
 def notice_context(

@@ -18,8 +18,9 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Municipality, Registry, Vendor
+from dispatcher.core.enums import Status
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import Rejected, Status
+from dispatcher.core.model import Rejected
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import (
     DeliveryRow,

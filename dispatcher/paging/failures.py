@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Channel
+from dispatcher.core.enums import Status
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import ChannelsExhausted, PageFailed, Rejected, Status
+from dispatcher.core.model import ChannelsExhausted, PageFailed, Rejected
 from dispatcher.incidents.service import Dispatch, apply
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import (

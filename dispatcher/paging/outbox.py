@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from dispatcher.contacts.model import Channel, Person, Registry
+from dispatcher.core.enums import Info
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import Incident, Info, Notify
+from dispatcher.core.model import Incident, Notify
 from dispatcher.paging import sms_text
 from dispatcher.store.tables import DeliveryRow, MessageRow, NoticeRow, PageCodeRow
 

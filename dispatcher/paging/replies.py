@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from dispatcher.core.model import Acknowledge, Rejected, Status
+from dispatcher.core.enums import Status
+from dispatcher.core.model import Acknowledge, Rejected
 from dispatcher.incidents.service import Dispatch, apply
 from dispatcher.paging.gateway import InboundSms
 from dispatcher.store.db import transaction

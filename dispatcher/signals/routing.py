@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatcher.core.enums import Release, Source
 from dispatcher.core.model import (
     SDS_ACTOR,
     Incident,
-    Release,
     SignalOutage,
     SignalResolved,
     SignalUpdate,
-    Source,
     Trigger,
 )
 from dispatcher.signals.model import Signal, SignalKind
@@ -82,4 +81,5 @@ def _trigger(signal: Signal, now: datetime, guidance: str, release: Release) -> 
         drill=signal.drill,
         scope=signal.scope.codes if signal.scope else (),
         scope_label=signal.scope.label if signal.scope else "",
+        scope_unknown=signal.scope.unknown_eoj if signal.scope else (),
     )

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from dispatcher.config import Settings
-from dispatcher.core.model import Decision, Incident, Rejected, Release
+from dispatcher.core.enums import Release
+from dispatcher.core.model import Decision, Incident, Rejected
 from dispatcher.incidents.mapping import to_core
 from dispatcher.incidents.service import Dispatch, apply_in, open_in, open_incident_id
 from dispatcher.maintenance import sds, suppress

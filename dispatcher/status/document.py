@@ -62,6 +62,7 @@ def incident_summary(incident: IncidentView, base_url: str) -> dict[str, Any]:
             "municipalities": [
                 {"code": code, "name": name} for code, name in incident.scope.municipalities
             ],
+            "unknown_eoj": list(incident.scope.unknown),
         },
         "down_since": moment(incident.down_since),
         "ended_at": moment(incident.ended_at),
@@ -85,6 +86,7 @@ def incident_document(incident: IncidentView, base_url: str) -> dict[str, Any]:
 def notice_document(notice: NoticeView) -> dict[str, Any]:
     return {
         "number": notice.number,
+        "name": notice.name,
         "kind": notice.kind.value,
         "title": notice.title,
         "sent_at": moment(notice.sent_at),

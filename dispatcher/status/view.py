@@ -17,8 +17,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from dispatcher.contacts.model import Registry
+from dispatcher.core.enums import Status
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import Status
 from dispatcher.notices.timefmt import format_duration, format_local, to_local
 from dispatcher.status import wording
 from dispatcher.store.tables import IncidentRow, NoticeRow
@@ -59,12 +59,14 @@ class Moment:
 
 @dataclass(frozen=True)
 class NoticeView:
-    """One notice the municipalities got. `number` counts from 1 among the incident's
-    municipal notices; `sequence` is the stored notice number, stable for feed ids."""
+    """One notice the municipalities got. `number` is its place among the incident's municipal
+    notices, from 1; `name` is what its mail calls it ("Opdatering 1"); `sequence` is the
+    stored notice number, stable for feed ids."""
 
     number: int
     sequence: int
     kind: NoticeKind
+    name: str
     title: str
     sent_at: Moment
     paragraphs: tuple[str, ...]
@@ -72,10 +74,17 @@ class NoticeView:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which municipalities an incident affects; None on the incident means all."""
+    """Which municipalities an incident affects; None on the incident means all. `unknown`
+    are the codes of those told only because their EOJ system is not registered."""
 
     label: str
     municipalities: tuple[tuple[int, str], ...]
+    unknown: tuple[int, ...] = ()
+
+    @property
+    def note(self) -> str:
+        """What the unknown ones mean, in Danish; "" when there are none."""
+        return wording.unknown_eoj_note(len(self.unknown))
 
 
 @dataclass(frozen=True)
@@ -175,10 +184,14 @@ def status_view(
     the page (and its ETag) stays the same within a minute when nothing happens."""
     views = [incident_view(found, now, registry) for found in incidents]
     generated_at = Moment(now.replace(second=0, microsecond=0))
-    past = tuple(v for v in views if not v.status.is_open)[:history]
+    closed = tuple(v for v in views if not v.status.is_open)
+    past = closed[:history]
     current = next((v for v in views if v.status.is_open), None)
     if current is not None:
-        where = "" if current.scope is None else f" Berørte kommuner: {current.scope.label}."
+        where = ""
+        if current.scope is not None:
+            said = (f"Berørte kommuner: {current.scope.label}.", current.scope.note)
+            where = "".join(f" {part}" for part in said if part)
         return StatusView(
             level=Level.DOWN,
             headline=(
@@ -192,7 +205,7 @@ def status_view(
             current=current,
             past=past,
         )
-    latest = past[0] if past else None
+    latest = closed[0] if closed else None
     if (
         latest is not None
         and latest.status is Status.RESOLVED
@@ -202,10 +215,10 @@ def status_view(
         return StatusView(
             level=Level.RESTORED,
             headline="Genoprettet: FMK kører igen",
-            lead=f"FMK har kørt igen siden {ended.text}. Nedbruddet varede {latest.duration}.",
+            lead=f"FMK har virket igen siden {ended.text}. Nedbruddet varede {latest.duration}.",
             generated_at=generated_at,
             current=latest,
-            past=past,
+            past=closed[1 : history + 1],
         )
     return StatusView(
         level=Level.NORMAL,
@@ -223,6 +236,7 @@ def _notice(notice: NoticeRow, number: int, row: IncidentRow) -> NoticeView:
         number=number,
         sequence=notice.sequence,
         kind=kind,
+        name=wording.notice_name(kind, number),
         title=wording.notice_title(kind, number, row.severity),
         sent_at=Moment(notice.created_at),
         paragraphs=wording.notice_paragraphs(
@@ -242,10 +256,7 @@ def _scope(row: IncidentRow, registry: Registry) -> Scope | None:
     named = tuple(
         (code, found.name if (found := registry.municipality(code)) else "") for code in codes
     )
-    return Scope(label=row.scope_label or f"{len(codes)} kommuner", municipalities=named)
-
-
-def _name(registry: Registry, code: int) -> str:
-    """The municipality's name, or "" for a code the registry does not know."""
-    found = registry.municipality(code)
-    return found.name if found is not None else ""
+    unknown = tuple(int(code) for code in (row.scope_unknown or "").split(",") if code.strip())
+    return Scope(
+        label=row.scope_label or f"{len(codes)} kommuner", municipalities=named, unknown=unknown
+    )

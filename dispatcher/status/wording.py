@@ -18,6 +18,15 @@ NO_IMPACT = (
 NO_GUIDANCE = "Følg jeres egen nødprocedure for nedbrud i FMK."
 
 
+def unknown_eoj_note(count: int) -> str:
+    """Why municipalities outside the scope's EOJ system were told; "" for none."""
+    if count == 0:
+        return ""
+    who = "1 kommune" if count == 1 else f"{count} kommuner"
+    pronoun = "den" if count == 1 else "de"
+    return f"{who} har også fået besked, fordi vi ikke ved, hvilket EOJ-system {pronoun} bruger."
+
+
 def fmk_state(severity: str) -> str:
     """ "er nede" or, for a partial outage, "virker kun delvist"."""
     return "virker kun delvist" if severity == DEGRADED else "er nede"
@@ -28,9 +37,31 @@ def fmk_still(severity: str) -> str:
     return "virker fortsat kun delvist" if severity == DEGRADED else "er fortsat nede"
 
 
+def headline(summary: str, severity: str) -> str:
+    """ "FMK er nede: Opslag fejler", but a summary that itself begins with "FMK" stands alone
+    ("FMK svarer ikke", not "FMK er nede: FMK svarer ikke"), as the mails' `headline` macro."""
+    text = summary.strip()
+    return text if text[:3].upper() == "FMK" else f"FMK {fmk_state(severity)}: {text}"
+
+
 def while_down(severity: str) -> str:
     """ "mens FMK er nede", or "mens FMK kun virker delvist" (a subordinate clause)."""
     return "mens FMK kun virker delvist" if severity == DEGRADED else "mens FMK er nede"
+
+
+def notice_name(kind: NoticeKind, number: int) -> str:
+    """What the notice's mail calls it in its footer, with the subject's numbering (the
+    macro `notice_name` in templates/mail/_phrases.*.j2): `number` counts from 1 among the
+    incident's municipal notices, so the first update is number 2, "Opdatering 1"."""
+    match kind:
+        case NoticeKind.INITIAL:
+            return "Første meddelelse"
+        case NoticeKind.UPDATE:
+            return f"Opdatering {number - 1}"
+        case NoticeKind.ALL_CLEAR:
+            return "Sidste meddelelse"
+        case _:
+            return "Rettelse"
 
 
 def notice_title(kind: NoticeKind, number: int, severity: str) -> str:
@@ -59,13 +90,13 @@ def notice_paragraphs(
     note = (message or "").strip()
     match kind:
         case NoticeKind.INITIAL:
-            said = [f"FMK {fmk_state(severity)}: {summary}"]
+            said = [headline(summary, severity)]
         case NoticeKind.UPDATE:
             said = [note or f"Der er ingen nye oplysninger; FMK {fmk_still(severity)}."]
             note = ""
         case NoticeKind.ALL_CLEAR:
             since = f" siden {format_local(closed_at)}" if closed_at is not None else ""
-            said = [f"FMK har kørt igen{since}. Nødproceduren er slut."]
+            said = [f"FMK har virket igen{since}. Nødproceduren er slut."]
         case _:
             said = [
                 "Meddelelsen om nedbrud var sendt ved en fejl: FMK er ikke nede, "

@@ -75,6 +75,8 @@ class IncidentRow(SQLModel, table=True):
     call_list_at: datetime | None = _time(nullable=True)
     relay_alerted_for: datetime | None = _time(nullable=True)
     hold_nudge_at: datetime | None = _time(nullable=True)
+    # Those of `scope` told only because their EOJ system is not registered; NULL for none.
+    scope_unknown: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class TimelineRow(SQLModel, table=True):

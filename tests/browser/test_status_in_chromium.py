@@ -125,8 +125,8 @@ class TestDuringAnIncident:
 
 
 class TestAfterResolution:
-    """After the all-clear Chromium shows genoprettet, the all-clear notice and the incident
-    in the history."""
+    """After the all-clear Chromium shows genoprettet with the incident and its all-clear
+    notice, and the earlier outages, not that incident, in the history."""
 
     def test_resolved(
         self, runtime: Runtime, clock: FakeClock, server: str, chromium: Chromium, tmp_path: Path
@@ -141,9 +141,11 @@ class TestAfterResolution:
         assert "Genoprettet: FMK kører igen" in text
         assert "Løst: FMK kører igen" in text
         assert "Næste opdatering" not in text
-        history = text.split("Tidligere nedbrud")[1]
-        assert f"FMK-nedbrud #{number}" in history
-        assert "Løst · varede 1 time og 45 minutter" in history
+        current, history = text.split("Tidligere nedbrud")
+        assert f"FMK-nedbrud #{number}" in current
+        assert "Varighed 1 time og 45 minutter" in current
+        assert f"FMK-nedbrud #{number}" not in history
+        assert "FMK svarer langsomt" in history
         check_screenshots(
             chromium, f"{server}/status", tmp_path, saved_as={"desktop": "status-page-resolved.png"}
         )

@@ -56,6 +56,14 @@ class TestByEojSystem:
         assert 740 not in scope.codes  # Silkeborg runs Nexus
         assert vendors_for(registry, scope.codes) == registry.vendors
 
+    def test_unknown_systems_left_out_on_request(self, registry: Registry) -> None:
+        scope = resolve(registry, eoj=[EojSystem.CURA], include_unknown=False)
+        assert scope is not None
+        cura = {m.code for m in registry.municipalities if m.eoj is EojSystem.CURA}
+        assert set(scope.codes) == cura
+        assert scope.unknown_eoj == ()
+        assert [v.key for v in vendors_for(registry, scope.codes)] == ["systematic"]
+
     def test_two_systems(self, registry: Registry) -> None:
         known = with_systems(registry, Læsø=EojSystem.VITAE, Ishøj=EojSystem.CURA)
         scope = resolve(known, eoj=[EojSystem.VITAE, EojSystem.CURA])

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from dispatcher.core.bounces import Bounce, on_bounces
+from dispatcher.core.enums import Audience, Info, Status
 from dispatcher.core.kinds import NoticeKind
-from dispatcher.core.model import Audience, Incident, Info, Notify, Record, Status
+from dispatcher.core.model import Incident, Notify, Record
 
 T0 = datetime(2021, 12, 31, 2, 0, tzinfo=UTC)
 OPEN = Incident(

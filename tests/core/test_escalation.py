@@ -6,26 +6,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dispatcher.core.enums import Audience, Info, Release, Source, Status
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.lifecycle import decide, open_incident
 from dispatcher.core.model import (
     Acknowledge,
-    Audience,
     Cancel,
     Confirm,
     Decision,
     Incident,
-    Info,
     Notify,
     Policy,
     Rejected,
-    Release,
     Resolve,
     SignalOutage,
     SignalResolved,
     SignalUpdate,
-    Source,
-    Status,
     Tick,
     Trigger,
 )

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from dispatcher.core.enums import Audience, Info, Release
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.lifecycle import decide, open_incident
 from dispatcher.core.model import (
     Acknowledge,
-    Audience,
     Confirm,
     Decision,
     Incident,
-    Info,
     Notify,
     Policy,
-    Release,
     Resolve,
     Tick,
     Trigger,

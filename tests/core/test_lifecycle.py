@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dispatcher.core.enums import Release, Status
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.lifecycle import decide, open_incident
 from dispatcher.core.model import (
@@ -18,9 +19,7 @@ from dispatcher.core.model import (
     PostUpdate,
     Record,
     Rejected,
-    Release,
     Resolve,
-    Status,
     Tick,
     Trigger,
 )

@@ -10,6 +10,7 @@ import pytest
 
 from dispatcher.core import maintenance as mw
 from dispatcher.core import suppression as sp
+from dispatcher.core.enums import Release, Source
 from dispatcher.core.kinds import NoticeKind as K
 from dispatcher.core.maintenance import (
     Change,
@@ -21,7 +22,7 @@ from dispatcher.core.maintenance import (
     Window,
     Withdraw,
 )
-from dispatcher.core.model import Rejected, Release, Source
+from dispatcher.core.model import Rejected
 
 NOW = datetime(2026, 3, 25, 9, 0, tzinfo=UTC)
 START = datetime(2026, 3, 28, 21, 0, tzinfo=UTC)  # Saturday 22:00 in Copenhagen

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from dispatcher.core.enums import Audience, Info, Status
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.lifecycle import decide
-from dispatcher.core.model import (
-    Acknowledge,
-    Audience,
-    ChannelsExhausted,
-    Info,
-    Notify,
-    PageFailed,
-    Status,
-)
+from dispatcher.core.model import Acknowledge, ChannelsExhausted, Notify, PageFailed
 from tests.core.test_escalation import IBS, KHS, MIN, POLICY, T0, at, sent, signal
 
 

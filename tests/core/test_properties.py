@@ -13,11 +13,11 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatcher.core.enums import Audience, Release, Status
 from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.lifecycle import decide, open_incident
 from dispatcher.core.model import (
     Acknowledge,
-    Audience,
     Cancel,
     Confirm,
     Decision,
@@ -26,9 +26,7 @@ from dispatcher.core.model import (
     Policy,
     PostUpdate,
     Rejected,
-    Release,
     Resolve,
-    Status,
     Tick,
 )
 from dispatcher.signals.model import Severity, Signal, SignalKind

@@ -18,7 +18,8 @@ from sqlmodel import col
 
 from dispatcher.clock import SystemClock
 from dispatcher.contacts.registry import load_registry
-from dispatcher.core.model import Policy, Release, Source
+from dispatcher.core.enums import Release, Source
+from dispatcher.core.model import Policy
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.notices.render import NoticeRenderer

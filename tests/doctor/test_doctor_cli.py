@@ -49,7 +49,7 @@ class TestHealthySetup:
 
         assert result.exit_code == 0, result.output
         line = check_lines(result.stdout)["placeholders"]
-        assert line.startswith("! placeholders: 103 placeholder (.example) address(es)")
+        assert line.startswith("! placeholders: 103 .example address(es) left in")
         assert "(allowed in development)" in line
         assert (
             f"    {CONTACTS}/municipalities.csv:2: placeholder address "
@@ -161,7 +161,7 @@ class TestPlaceholderInProduction:
         assert result.exit_code == 1
         lines = check_lines(result.stdout)
         assert lines["placeholders"] == (
-            "✗ placeholders: DISPATCHER_ENV=production but 1 placeholder (.example) address(es) "
+            "✗ placeholders: DISPATCHER_ENV=production but 1 .example address(es) left "
             f"in {contacts_dir}: vendors.csv (1)"
         )
         assert (
@@ -187,7 +187,7 @@ class TestBrokenContacts:
         assert result.exit_code == 1
         lines = check_lines(result.stdout)
         assert lines["contacts"].startswith(
-            f"✗ contacts: the contact registry in {contacts_dir} (from DISPATCHER_CONTACTS_DIR) "
+            f"✗ contacts: the registry in {contacts_dir} (from DISPATCHER_CONTACTS_DIR) "
             "does not load: "
         )
         assert f"    {municipalities}:17: unknown municipality code 999" in result.stdout
@@ -263,7 +263,7 @@ class TestConfiguration:
         assert result.exit_code == 1
         lines = result.stdout.splitlines()
         assert lines[:2] == [
-            "✗ configuration: invalid configuration (environment):",
+            "✗ configuration: the settings do not load (environment):",
             "    DISPATCHER_SMTP_PORT: Input should be less than or equal to 65535",
         ]
         checked = check_lines(result.stdout)

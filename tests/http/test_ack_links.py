@@ -312,7 +312,7 @@ async def test_a_closed_incident_cannot_be_acknowledged(
     for page in (await client.get(link), await client.post(link)):
         assert page.status_code == 409
         assert heading(page) == f"FMK-nedbrud #{number} er afsluttet"
-        assert "aflyst" in text_of(page)
+        assert "annulleret som falsk alarm" in text_of(page)
     assert snapshot(engine) == before
 
 

@@ -20,7 +20,8 @@ from sqlmodel import col
 from dispatcher import __version__
 from dispatcher.config import Settings
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import Cancel, Release, Source
+from dispatcher.core.enums import Release, Source
+from dispatcher.core.model import Cancel
 from dispatcher.http.app import create_app
 from dispatcher.incidents.service import Dispatch, apply, tick_due, trigger
 from dispatcher.mailcatcher import MailCatcher

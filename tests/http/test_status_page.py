@@ -7,6 +7,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from html import unescape
 from itertools import pairwise
 from typing import Any
@@ -14,24 +17,18 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from httpx import AsyncClient, Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
 
 from dispatcher.config import Settings
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import (
-    Acknowledge,
-    Cancel,
-    Confirm,
-    Event,
-    PostUpdate,
-    Release,
-    Resolve,
-    Source,
-    Tick,
-)
+from dispatcher.core.enums import Release, Source
+from dispatcher.core.model import Acknowledge, Cancel, Confirm, Event, PostUpdate, Resolve, Tick
 from dispatcher.incidents.service import apply, trigger
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.runtime import Runtime, all_addresses
+from dispatcher.status.queries import HISTORY
+from dispatcher.store.tables import MessageRow, NoticeRow
 from tests.conftest import TEMPLATES
 from tests.support.clock import FakeClock
 from tests.support.incidents import fmk_down
@@ -154,16 +151,36 @@ class TestOpenIncident:
             "Opdatering 1: FMK er fortsat nede",
             "Opdatering 2: FMK er fortsat nede",
         ]
-        sent = re.findall(r"Meddelelse nr\. (\d), sendt (\w+ [^<]+?kl\. \d\d:\d\d)", text)
+        sent = re.findall(
+            r"(Første meddelelse|Opdatering \d), sendt (\w+ [^<]+?kl\. \d\d:\d\d)", text
+        )
         assert sent == [
-            ("1", "fredag 31. december 2021 kl. 03:00"),
-            ("2", "fredag 31. december 2021 kl. 04:00"),
-            ("3", "fredag 31. december 2021 kl. 06:00"),
+            ("Første meddelelse", "fredag 31. december 2021 kl. 03:00"),
+            ("Opdatering 1", "fredag 31. december 2021 kl. 04:00"),
+            ("Opdatering 2", "fredag 31. december 2021 kl. 06:00"),
         ]
+        assert "Meddelelse nr." not in text
         html = await page.html()
         assert '<time datetime="2021-12-31T03:00:00Z">fredag 31. december 2021 kl. 04:00' in html
         assert "Der er ingen nye oplysninger; FMK er fortsat nede." in text
         assert unescape(html).count(NEWS) == 1, "the update's text, line break kept"
+
+    @pytest.mark.parametrize(
+        ("summary", "said"),
+        [
+            ("FMK svarer ikke", "FMK svarer ikke"),
+            ("Opslag i medicinkortet fejler", "FMK er nede: Opslag i medicinkortet fejler"),
+        ],
+    )
+    async def test_the_first_notice_says_fmk_once(
+        self, page: Page, summary: str, said: str
+    ) -> None:
+        page.open(summary=summary)
+
+        html = await page.html()
+        first = html.split('<p class="sent">')[1]
+        assert f'<p class="text">{said}</p>' in first
+        assert "FMK er nede: FMK" not in html
 
     async def test_a_partial_outage_says_so(self, page: Page) -> None:
         page.open(severity="degraded")
@@ -184,30 +201,53 @@ class TestOpenIncident:
 
 
 class TestResolved:
-    """After the all-clear FMK shows as genoprettet for 24 hours, then normal; the incident
-    stays in the history."""
+    """After the all-clear FMK shows as genoprettet for 24 hours, with the incident as the
+    current one and not also in the history; then normal, with the incident in the history."""
 
     async def test_genoprettet_then_normal(self, page: Page) -> None:
+        earlier = page.open(summary="FMK svarer langsomt")
+        page.do(earlier, Resolve(DUTY))
+        page.clock.advance(HOUR)
         number = page.open()
         page.clock.advance(2 * HOUR)
         page.do(number, Resolve(DUTY, "Databasen er genstartet."))
 
         text = await page.text()
-        assert "Genoprettet: FMK kører igen" in text
-        assert "FMK har kørt igen siden fredag 31. december 2021 kl. 05:00" in text
-        assert "Løst: FMK kører igen" in text
-        assert "Databasen er genstartet." in text
+        current, history = text.split("Tidligere nedbrud")
+        assert "Genoprettet: FMK kører igen" in current
+        assert "FMK har virket igen siden fredag 31. december 2021 kl. 06:00" in current
+        assert "Virker igen siden fredag 31. december 2021 kl. 06:00" in current
+        assert "Løst: FMK kører igen" in current
+        assert "Databasen er genstartet." in current
         assert "Næste opdatering" not in text
-        assert f"FMK-nedbrud #{number}: FMK svarer ikke" in text.split("Tidligere nedbrud")[1]
+        assert f"FMK-nedbrud #{number}: FMK svarer ikke" in current
+        assert f"FMK-nedbrud #{number}" not in history
+        assert f"FMK-nedbrud #{earlier}: FMK svarer langsomt" in history
         document = await page.json()
         assert document["status"] == "genoprettet"
-        assert [past["number"] for past in document["past"]] == [number]
-        assert document["past"][0]["duration"] == "2 timer"
+        assert document["current"]["number"] == number
+        assert [past["number"] for past in document["past"]] == [earlier]
 
         page.clock.advance(24 * HOUR)
         text = await page.text()
         assert "FMK kører normalt" in text
-        assert "Løst · varede 2 timer" in text.split("Tidligere nedbrud")[1]
+        history = text.split("Tidligere nedbrud")[1]
+        assert f"FMK-nedbrud #{number}: FMK svarer ikke" in history
+        assert "Løst · varede 2 timer" in history
+        assert [past["number"] for past in (await page.json())["past"]] == [number, earlier]
+
+    async def test_the_history_keeps_its_length_beside_a_just_resolved_incident(
+        self, page: Page
+    ) -> None:
+        numbers = []
+        for _ in range(HISTORY + 1):
+            numbers.append(page.open())
+            page.clock.advance(HOUR)
+            page.do(numbers[-1], Resolve(DUTY))
+
+        document = await page.json()
+        assert document["current"]["number"] == numbers[-1]
+        assert [past["number"] for past in document["past"]] == numbers[-2::-1]
 
     async def test_a_cancelled_incident_is_a_false_alarm_not_an_outage(self, page: Page) -> None:
         number = page.open()
@@ -219,6 +259,59 @@ class TestResolved:
         text = await page.text(f"/status/incidents/{number}")
         assert "Rettelse: FMK er ikke nede" in text
         assert "Testsignal fra SDS." in text
+
+
+class TestOneNumbering:
+    """The page names each notice as its mail does, with the subject's numbering, and the next
+    update carries its date when it falls on another day than the notice."""
+
+    async def test_the_page_names_the_notices_as_the_mails_do(self, page: Page) -> None:
+        number = page.open()
+        page.clock.advance(HOUR)
+        page.do(number, PostUpdate(DUTY, NEWS))
+        page.clock.advance(2 * HOUR)
+        page.do(number, Tick())
+        page.clock.advance(HOUR)
+        page.do(number, Resolve(DUTY))
+
+        on_page = re.findall(r'<p class="sent">([^<]+), sendt', await page.html())
+        in_mails = [
+            re.search(rf"\n(.+) om FMK-nedbrud #{number}, sendt", body)
+            for body in municipal_bodies(page.runtime.engine, number)
+        ]
+        assert on_page == [found.group(1) for found in in_mails if found]
+        assert on_page == [
+            "Første meddelelse", "Opdatering 1", "Opdatering 2", "Sidste meddelelse",
+        ]  # fmt: skip
+
+    async def test_a_next_update_after_midnight_carries_its_date(self, page: Page) -> None:
+        page.clock.advance(timedelta(hours=19, minutes=30))  # 22:30 in Copenhagen
+        number = page.open()
+
+        (body,) = municipal_bodies(page.runtime.engine, number)
+        assert "Vi sender næste opdatering lørdag 1. januar 2022 kl. 00:30" in body
+        assert "sendt fredag 31. december 2021 kl. 22:30" in body
+        text = await page.text()
+        assert "Næste opdatering: lørdag 1. januar 2022 kl. 00:30" in text
+
+
+def municipal_bodies(engine: Engine, number: int) -> list[str]:
+    """The plain-text bodies of incident `number`'s mails to one municipality, in order."""
+    with Session(engine) as session:
+        raws = session.scalars(
+            select(MessageRow.raw)
+            .join(NoticeRow, col(NoticeRow.id) == col(MessageRow.notice_id))
+            .where(NoticeRow.incident_id == number, MessageRow.audience == "kommune-101")
+            .order_by(col(NoticeRow.sequence))
+        ).all()
+    bodies = []
+    for raw in raws:
+        mail = message_from_bytes(raw, policy=default)
+        assert isinstance(mail, EmailMessage)
+        part = mail.get_body(("plain",))
+        assert part is not None
+        bodies.append(part.get_content())
+    return bodies
 
 
 class TestWhatNeverShows:
@@ -279,7 +372,20 @@ class TestScope:
                 {"code": 101, "name": "København"},
                 {"code": 147, "name": "Frederiksberg"},
             ],
+            "unknown_eoj": [],
         }
+
+    async def test_municipalities_told_for_an_unregistered_system_are_counted(
+        self, page: Page
+    ) -> None:
+        page.open(scope=(101, 147, 183), scope_label="kommuner med Cura", scope_unknown=(101, 147))
+
+        text = await page.text()
+        note = "2 kommuner har også fået besked, fordi vi ikke ved, hvilket EOJ-system de bruger."
+        assert f"Berørte kommuner: kommuner med Cura. {note}" in text
+        assert text.count(note) == 2, "in the lead and beside the list"
+        scope = (await page.json())["current"]["scope"]
+        assert scope["unknown_eoj"] == [101, 147]
 
     async def test_an_incident_for_all_says_so(self, page: Page) -> None:
         page.open()
@@ -317,7 +423,10 @@ class TestJson:
         assert current["duration"] == "1 time"
         assert [n["kind"] for n in current["notices"]] == ["initial", "update"]
         assert current["notices"][1]["text"] == NEWS
-        assert set(current["notices"][1]) == {"number", "kind", "title", "sent_at", "text"}
+        assert set(current["notices"][1]) == {
+            "number", "name", "kind", "title", "sent_at", "text",
+        }  # fmt: skip
+        assert [n["name"] for n in current["notices"]] == ["Første meddelelse", "Opdatering 1"]
 
 
 class TestAtom:

@@ -647,6 +647,19 @@ async def test_a_scoped_outage_signal(webhook: Webhook, engine: Engine) -> None:
     assert tuple(row) == ("101,147", "Region Hovedstaden, udvalgte kommuner")
 
 
+async def test_an_eoj_scope_from_sds_tells_the_unregistered_and_says_so(
+    webhook: Webhook, engine: Engine
+) -> None:
+    """SDS cannot be asked: its EOJ scope counts in the municipalities whose system is not
+    registered (fail-safe), and the incident remembers which, for the notices to say why."""
+    scope = {"eoj": ["cura"], "municipalities": [101, 183, 740]}
+    sent = await webhook.post({**OUTAGE, "scope": scope})
+    assert sent.json == {"action": "opened", "incident": 1}
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT scope, scope_unknown FROM incident")).one()
+    assert tuple(row) == ("101,183", "101")
+
+
 # --- the contract ------------------------------------------------------------------------
 
 

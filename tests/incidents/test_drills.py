@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine
 
 from dispatcher.contacts.model import Person, Registry
-from dispatcher.core.model import Acknowledge, PostUpdate, Release, Resolve, Source
+from dispatcher.core.enums import Release, Source
+from dispatcher.core.model import Acknowledge, PostUpdate, Resolve
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.metrics.snapshot import read_snapshot

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlmodel import col
 
-from dispatcher.core.model import Acknowledge, Confirm, Policy, Release
+from dispatcher.core.enums import Release
+from dispatcher.core.model import Acknowledge, Confirm, Policy
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.outbox.relay import record_failure

@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 
 from dispatcher.contacts.model import EojSystem, Registry
 from dispatcher.contacts.scope import resolve
-from dispatcher.core.model import PostUpdate, Release, Resolve, Source, Trigger
+from dispatcher.core.enums import Release, Source
+from dispatcher.core.model import PostUpdate, Resolve, Trigger
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.outbox.sender import Sender

@@ -10,7 +10,8 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from dispatcher.cli.app import app
-from dispatcher.core.model import Confirm, Release, Resolve, Trigger
+from dispatcher.core.enums import Release
+from dispatcher.core.model import Confirm, Resolve, Trigger
 from dispatcher.incidents import service
 from dispatcher.notices.timefmt import format_clock, format_local
 from dispatcher.store.db import transaction

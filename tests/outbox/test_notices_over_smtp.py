@@ -7,7 +7,8 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import Cancel, Confirm, PostUpdate, Release, Resolve, Source
+from dispatcher.core.enums import Release, Source
+from dispatcher.core.model import Cancel, Confirm, PostUpdate, Resolve
 from dispatcher.incidents import service
 from dispatcher.incidents.queries import incident_detail
 from dispatcher.mailcatcher import MailCatcher

@@ -15,7 +15,8 @@ from sqlmodel import col
 
 from dispatcher.config import Settings
 from dispatcher.contacts.model import Registry
-from dispatcher.core.model import Policy, Release, Source
+from dispatcher.core.enums import Release, Source
+from dispatcher.core.model import Policy
 from dispatcher.incidents import service
 from dispatcher.incidents.queries import incident_detail
 from dispatcher.incidents.service import Dispatch
