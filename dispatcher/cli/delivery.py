@@ -9,10 +9,6 @@ from rich.markup import escape
 
 from dispatcher.cli.context import console, fail, state
 from dispatcher.cli.runtime import actor_of, open_runtime, report_daemon
-from dispatcher.clock import SystemClock
-from dispatcher.core.model import Rejected
-from dispatcher.outbox.resend import resend
-from dispatcher.store.tables import DeliveryStatus
 
 delivery_app = typer.Typer(help="Send deliveries again after the registry was fixed.")
 
@@ -35,6 +31,11 @@ def resend_command(
 ) -> None:
     """Queue an incident's failed and/or bounced deliveries again (both without either flag),
     to the addresses the registry holds now; recorded in the timeline."""
+    from dispatcher.clock import SystemClock
+    from dispatcher.core.model import Rejected
+    from dispatcher.outbox.resend import resend
+    from dispatcher.store.tables import DeliveryStatus
+
     cli = state(ctx)
     runtime = open_runtime(ctx)
     chosen = [

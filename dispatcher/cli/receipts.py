@@ -6,19 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from dispatcher.cli.context import console, fail
-from dispatcher.cli.render import local
 from dispatcher.cli.runtime import open_runtime
 from dispatcher.core.receipts import Reach, summarise
-from dispatcher.incidents.receipts import DANISH, ReceiptLine, receipt_lines
-from dispatcher.store.db import read_only
-from dispatcher.store.tables import IncidentRow
+
+if TYPE_CHECKING:
+    from dispatcher.incidents.receipts import ReceiptLine
 
 COLUMNS = (
     "code",
@@ -64,6 +63,11 @@ def receipts(
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV (UTF-8) for a spreadsheet.")] = False,
 ) -> None:
     """Who has been reached and who has confirmed, per municipality: the ones to call first."""
+    from dispatcher.cli.render import local
+    from dispatcher.incidents.receipts import DANISH, receipt_lines
+    from dispatcher.store.db import read_only
+    from dispatcher.store.tables import IncidentRow
+
     if as_json and as_csv:
         fail("give --json or --csv, not both")
     runtime = open_runtime(ctx)
