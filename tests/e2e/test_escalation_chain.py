@@ -81,22 +81,25 @@ class TestNobodyAtADesk:
         assert kinds_to(mail, IBS)[-1] == "page"
 
         await running.at(45)
-        await running.at(60)
-        await asyncio.sleep(0.3)
-        assert len(running.smtp.received) == 114, "paged after the acknowledgement"
+        await running.at(60)  # 30 min after the notice: a reminder to each silent municipality
+        reminded = (await running.mail(114 + 98))[114:]
+        assert [str(parse(r)["X-FMK-Notice"]) for r in reminded] == ["reminder"] * 98, (
+            "paged after the acknowledgement"
+        )
+        assert kinds_to(reminded, odense) == ["reminder"]
 
         response = await running.signal("resolved", "sds-2")
         assert response.json() == {"action": "recovering", "incident": 1}
         await running.at(74)
         await running.at(75)
-        mail = await running.mail(114 + 98 + 3)
-        assert kinds_to(mail, odense) == ["initial", "all_clear"]
+        mail = await running.mail(114 + 98 + 98 + 3)
+        assert kinds_to(mail, odense) == ["initial", "reminder", "all_clear"]
 
         again = await running.signal("outage", "sds-1", **OUTAGE)
         assert again.status_code == 201
         assert again.json()["duplicate"] is True
         await asyncio.sleep(0.3)
-        assert len(running.smtp.received) == 215
+        assert len(running.smtp.received) == 114 + 98 + 98 + 3
         assert len(registry.municipalities) == 98
 
 
