@@ -20,6 +20,8 @@ from dispatcher.core.maintenance import Change, Schedule, WindowDecision
 from dispatcher.core.model import Rejected
 
 if TYPE_CHECKING:
+    from dispatcher.contacts.model import Registry
+    from dispatcher.contacts.scope import Scope
     from dispatcher.runtime import Runtime
 
 maintenance_app = typer.Typer(
@@ -38,6 +40,21 @@ Region = Annotated[
 Codes = Annotated[
     str | None, typer.Option(help="Only these municipality codes, comma-separated: 101,147.")
 ]
+
+
+def _window_scope(
+    registry: Registry, eoj: list[EojSystem] | None, region: list[str] | None, codes: str | None
+) -> Scope | None:
+    """A window's scope from the options; an EOJ scope also reaches the municipalities whose
+    system is not registered (a maintenance notice errs on telling too many)."""
+    return scope_from_options(
+        registry,
+        eoj=eoj or [],
+        regions=region or [],
+        codes=codes,
+        include_unknown=bool(eoj),
+        only_known=False,
+    )
 
 
 def parse_instant(option: str, value: str) -> datetime:
@@ -104,14 +121,7 @@ def schedule(
     from dispatcher.notices.render import TemplateError
 
     runtime = open_runtime(ctx)
-    scope = scope_from_options(
-        runtime.registry,
-        eoj=eoj or [],
-        regions=region or [],
-        codes=municipalities,
-        include_unknown=bool(eoj),  # a maintenance notice reaches those whose system is unknown
-        only_known=False,
-    )
+    scope = _window_scope(runtime.registry, eoj, region, municipalities)
     request = Schedule(
         actor=actor_of(actor, state(ctx).settings),
         starts_at=parse_instant("--from", starts),
@@ -152,14 +162,7 @@ def change(
     scoped = bool(eoj or region or municipalities)
     if scoped and all_municipalities:
         fail("give --eoj/--region/--municipalities or --all-municipalities, not both")
-    scope = scope_from_options(
-        runtime.registry,
-        eoj=eoj or [],
-        regions=region or [],
-        codes=municipalities,
-        include_unknown=bool(eoj),  # a maintenance notice reaches those whose system is unknown
-        only_known=False,
-    )
+    scope = _window_scope(runtime.registry, eoj, region, municipalities)
     request = Change(
         actor=actor_of(actor, state(ctx).settings),
         starts_at=parse_instant("--from", starts) if starts else None,
