@@ -41,11 +41,12 @@ class DispatcherCollector(Collector):
         return []
 
     def collect(self) -> Iterable[Metric]:
-        snapshot = read_snapshot(self._engine)
+        now = self._clock.now()
+        snapshot = read_snapshot(self._engine, now)
         return list(
             families(
                 snapshot,
-                now=self._clock.now(),
+                now=now,
                 sender_running=self._sender_running(),
                 leading=self._leading(),
                 tasks=self._tasks(),

@@ -14,6 +14,7 @@ from dispatcher.core.kinds import NoticeKind
 from dispatcher.daemon.supervise import TaskHealth, TaskState
 from dispatcher.metrics.receipts import receipt_families
 from dispatcher.metrics.snapshot import Snapshot
+from dispatcher.store.backlog import SCHEDULED
 from dispatcher.store.tables import DeliveryStatus
 
 PREFIX = "fmk_dispatcher_"
@@ -47,15 +48,16 @@ def families(
     yield _labelled(
         GaugeMetricFamily(
             PREFIX + "deliveries",
-            "Deliveries (one per envelope recipient) by status.",
+            "Deliveries (one per envelope recipient) by status; `scheduled`: pending, due later.",
             labels=["status"],
         ),
-        _with_known(snapshot.deliveries, (s.value for s in DeliveryStatus)),
+        _with_known(snapshot.deliveries, (*(s.value for s in DeliveryStatus), SCHEDULED)),
     )
-    oldest = snapshot.oldest_pending_enqueued_at
+    oldest = snapshot.oldest_pending_due_at
     yield _gauge(
         "oldest_pending_delivery_age_seconds",
-        "Seconds since the oldest pending delivery was queued; 0 when none is pending.",
+        "Seconds the longest-waiting pending delivery has been due (queued, or its notice's due "
+        "time); 0 when none is pending.",
         max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
     )
     yield _labelled(

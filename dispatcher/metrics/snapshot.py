@@ -15,11 +15,10 @@ from dispatcher.core.receipts import Summary
 from dispatcher.incidents.mapping import OPEN_KEY
 from dispatcher.metrics.receipts import open_receipts, relay_failing_since
 from dispatcher.signals.heartbeat import MONITOR
+from dispatcher.store import backlog
 from dispatcher.store.db import read_only
 from dispatcher.store.tables import (
     LEADER_LEASE,
-    DeliveryRow,
-    DeliveryStatus,
     IncidentRow,
     LeaderLeaseRow,
     MonitorRow,
@@ -37,8 +36,11 @@ class Snapshot:
 
     open_incidents: int
     incidents: Mapping[str, int]
+    # By status; a pending delivery of a notice due later (a maintenance reminder) counts as
+    # "scheduled", not "pending": it is not waiting for the relay.
     deliveries: Mapping[str, int]
-    oldest_pending_enqueued_at: datetime | None
+    # When the longest-waiting pending delivery became due: queued, or its notice's due time.
+    oldest_pending_due_at: datetime | None
     last_signals: Mapping[str, datetime]
     last_heartbeat_at: datetime | None
     heartbeat_lost: bool
@@ -50,7 +52,7 @@ class Snapshot:
     receipts: Mapping[int, Summary] = field(default_factory=dict)
 
 
-def read_snapshot(engine: Engine) -> Snapshot:
+def read_snapshot(engine: Engine, now: datetime) -> Snapshot:
     """A handful of aggregate queries; raises SQLAlchemyError if the database does not answer."""
     with read_only(engine) as session:
         monitor = session.get(MonitorRow, MONITOR)
@@ -65,12 +67,8 @@ def read_snapshot(engine: Engine) -> Snapshot:
             incidents=_count_by(
                 session, col(IncidentRow.status), col(IncidentRow.drill).is_(False)
             ),
-            deliveries=_count_by(session, col(DeliveryRow.status)),
-            oldest_pending_enqueued_at=session.scalar(
-                select(func.min(col(DeliveryRow.enqueued_at))).where(
-                    col(DeliveryRow.status) == DeliveryStatus.PENDING.value
-                )
-            ),
+            deliveries=backlog.by_state(session, now),
+            oldest_pending_due_at=backlog.oldest_due(session, now),
             last_signals={
                 kind: at
                 for kind, at in session.execute(

@@ -295,7 +295,7 @@ async def test_metrics_of_an_empty_database(client: httpx.AsyncClient) -> None:
 
 
 _STATUSES = ("triggered", "acknowledged", "resolved", "cancelled")
-_DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "bounced", "withdrawn")
+_DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "bounced", "withdrawn", "scheduled")
 _NOTICE_KINDS = (
     "initial",
     "update",
@@ -347,6 +347,7 @@ async def test_metrics_follow_a_trigger_through_the_sender(
         "failed": 0,
         "bounced": 0,
         "withdrawn": 0,
+        "scheduled": 0,
     }
     assert value(before, "oldest_pending_delivery_age_seconds") == 270.0
     assert value(before, "notices_total", kind="initial") == 1
@@ -376,6 +377,7 @@ async def test_metrics_follow_a_trigger_through_the_sender(
         "failed": 3,
         "bounced": 0,
         "withdrawn": 0,
+        "scheduled": 0,
     }
     assert value(after, "oldest_pending_delivery_age_seconds") == 0
     assert value(after, "open_incidents") == 1

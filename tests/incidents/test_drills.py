@@ -149,11 +149,11 @@ class TestDrillsAndRealOutages:
         self, drills: service.Dispatch, clock: FakeClock, engine: Engine
     ) -> None:
         number, _ = service.trigger(drills, fmk_down(drill=True), clock.now())
-        snapshot = read_snapshot(engine)
+        snapshot = read_snapshot(engine, clock.now())
         assert snapshot.open_incidents == 0
         assert snapshot.incidents == {}
         service.apply(drills, number, Resolve(KHS), clock.now())
         service.trigger(drills, fmk_down(), clock.now())
-        snapshot = read_snapshot(engine)
+        snapshot = read_snapshot(engine, clock.now())
         assert snapshot.open_incidents == 1
         assert snapshot.incidents == {"triggered": 1}
