@@ -1,14 +1,12 @@
 """A person's paging channels and phone number in escalation.csv (the optional columns `phone`
-and `channels`), checked with the `phonenumbers` library: a number is stored in E.164."""
+and `channels`); a number is checked and stored in E.164 as every number in the registry is
+(`contacts.phones`)."""
 
 from __future__ import annotations
 
-import phonenumbers
-
 from dispatcher.contacts.csvcheck import FileCheck
 from dispatcher.contacts.model import Channel
-
-DEFAULT_REGION = "DK"  # a number written without +45 is Danish
+from dispatcher.contacts.phones import PhoneError, parse_phone
 
 
 def phone(check: FileCheck, line: int, person: str, value: str) -> str | None:
@@ -17,14 +15,10 @@ def phone(check: FileCheck, line: int, person: str, value: str) -> str | None:
     if not value:
         return None
     try:
-        number = phonenumbers.parse(value, DEFAULT_REGION)
-    except phonenumbers.NumberParseException as exc:
-        check.error(line, f"{person}: phone {value!r} is not a phone number ({exc})")
+        return parse_phone(value)
+    except PhoneError as exc:
+        check.error(line, f"{person}: {exc}")
         return None
-    if not phonenumbers.is_valid_number(number):
-        check.error(line, f"{person}: phone {value!r} is not a valid number")
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def channels(

@@ -50,8 +50,16 @@ class TestRefused:
     @pytest.mark.parametrize(
         ("phone", "channels", "message"),
         [
-            ("+45 1234", "sms", "escalation.csv:2: Karina: phone '+45 1234' is not a valid number"),
-            ("tlf. hjem", "sms", "escalation.csv:2: Karina: phone 'tlf. hjem' is not a phone"),
+            (
+                "+45 1234",
+                "sms",
+                "escalation.csv:2: Karina: telephone number '+45 1234' is not a valid number (DK)",
+            ),
+            (
+                "tlf. hjem",
+                "sms",
+                "escalation.csv:2: Karina: telephone number 'tlf. hjem' cannot be read",
+            ),
             ("", "sms", "escalation.csv:2: Karina: channel 'sms' needs a phone number"),
             ("+4534412345", "pager", "escalation.csv:2: Karina: unknown channel 'pager'"),
             ("+4534412345", "sms;sms", "escalation.csv:2: Karina: channel 'sms' is listed twice"),
