@@ -18,13 +18,9 @@ from dispatcher.incidents import service
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import DeliveryRow, DeliveryStatus, NoticeRow, ReceiptRow
-from tests.crash.test_kill_while_mailing import (
-    KillAfterAccepting,
-    finish_sending,
-    until_killed,
-)
 from tests.support.daemon import DaemonProcess
 from tests.support.incidents import fmk_down
+from tests.support.kill import KillAfterAccepting, finish_sending, until_killed
 from tests.support.mail import per_recipient
 
 pytestmark = pytest.mark.slow

@@ -3,8 +3,6 @@ arrived: nothing lost, and at most the one delivery in flight doubled."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,20 +16,12 @@ from dispatcher.incidents.service import Dispatch
 from dispatcher.mailcatcher import MailCatcher
 from dispatcher.maintenance import service
 from dispatcher.store.tables import DeliveryStatus
-from tests.crash.test_kill_while_mailing import KillAfterAccepting, count, total
 from tests.support.daemon import DaemonProcess, wait_for
 from tests.support.incidents import notice_addresses
+from tests.support.kill import KillAfterAccepting, count, total, until_killed
 from tests.support.mail import per_recipient
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.stop_quietly()
 
 
 def test_kill_in_the_reminder_wave(
@@ -62,14 +52,7 @@ def test_kill_in_the_reminder_wave(
             **settings,
         )
         daemons.append(first)
-        started = threading.Thread(target=first.start)
-        started.start()
-        wait_for(lambda: first.process is not None, what="the daemon process")
-        handler.pid = first.pid
-        wait_for(
-            lambda: first.process is not None and first.process.poll() is not None, what="the kill"
-        )
-        started.join()
+        until_killed(first, handler)
         assert handler.killed_for, "the daemon was killed in the reminder wave"
 
         second = DaemonProcess(

@@ -9,25 +9,22 @@ duplicate is that one delivery and nothing else.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
-from sqlmodel import col
+from sqlalchemy import Engine
 
 from dispatcher.clock import SystemClock
 from dispatcher.contacts.model import Registry
 from dispatcher.core.model import Trigger
 from dispatcher.incidents import service
 from dispatcher.mailcatcher import CatcherHandler, MailCatcher
-from dispatcher.store.db import transaction
-from dispatcher.store.tables import DeliveryRow, DeliveryStatus
+from dispatcher.store.tables import DeliveryStatus
 from tests.support.daemon import DaemonProcess, wait_for
 from tests.support.incidents import notice_addresses
+from tests.support.kill import KillAfterAccepting, count, finish_sending, until_killed
 from tests.support.mail import per_recipient
 
 pytestmark = pytest.mark.slow
@@ -50,64 +47,6 @@ class GatedHandler(CatcherHandler):
                 await asyncio.sleep(0.01)
             return "421 4.3.2 Service shutting down"
         return await super().handle_DATA(server, session, envelope)
-
-
-class KillAfterAccepting(CatcherHandler):
-    """Records message number `kill_at`, then SIGKILLs the daemon before answering 250."""
-
-    def __init__(self, kill_at: int) -> None:
-        super().__init__()
-        self.kill_at = kill_at
-        self.pid: int | None = None
-        self.killed_for: tuple[str, ...] = ()
-
-    def verdict(self, envelope_from: str, recipients: tuple[str, ...], data: bytes) -> str | None:
-        if len(self.received) + 1 == self.kill_at and self.pid is not None and not self.killed_for:
-            self.killed_for = recipients
-            os.kill(self.pid, signal.SIGKILL)
-        return None
-
-
-def count(engine: Engine, status: DeliveryStatus) -> int:
-    with transaction(engine) as session:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(DeliveryRow)
-                .where(col(DeliveryRow.status) == status)
-            )
-            or 0
-        )
-
-
-def total(engine: Engine) -> int:
-    with transaction(engine) as session:
-        return session.scalar(select(func.count()).select_from(DeliveryRow)) or 0
-
-
-def until_killed(first: DaemonProcess, handler: KillAfterAccepting) -> None:
-    """Start `first` and wait until `handler` has killed it in the middle of a send."""
-    handler.pid = None
-    started = threading.Thread(target=first.start)
-    started.start()
-    wait_for(lambda: first.process is not None, what="the daemon process")
-    handler.pid = first.pid
-    wait_for(
-        lambda: first.process is not None and first.process.poll() is not None, what="the kill"
-    )
-    started.join()
-
-
-def finish_sending(
-    daemons: list[DaemonProcess], engine: Engine, *, database_url: str, smtp_port: int, log: Path
-) -> None:
-    """Start a second daemon, let it send every delivery, stop it cleanly."""
-    second = DaemonProcess(
-        database_url=database_url, smtp_port=smtp_port, log=log, claim_timeout="2"
-    )
-    daemons.append(second.start())
-    wait_for(lambda: count(engine, DeliveryStatus.SENT) == total(engine), what="all sent")
-    assert second.terminate() == 0
 
 
 def enqueue_initial(dispatch: service.Dispatch) -> None:

@@ -9,7 +9,6 @@ import shutil
 import signal
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,14 +54,6 @@ def contacts(tmp_path: Path) -> Path:
     ]
     (target / "escalation.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return target
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.stop_quietly()
 
 
 def sms_left(engine: Engine) -> int:
