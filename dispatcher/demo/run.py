@@ -44,7 +44,7 @@ async def play(
             municipalities=len(runtime.registry.municipalities),
             real_elapsed=timedelta(seconds=time.monotonic() - began),
         )
-        report(summary, console, stage, serve=serve)
+        report(summary, console, stage, incident=scene.number(), serve=serve)
         if serve:
             await asyncio.wait({stage.task})
             console.print("Stopped.")
@@ -86,7 +86,7 @@ def _line(moment: datetime, what: str, before: list[KindTotals], after: list[Kin
     return f"[bold]{to_local(moment):%H:%M}[/]  {escape(what)}{arrow}"
 
 
-def report(summary: Summary, console: Console, stage: Stage, *, serve: bool) -> None:
+def report(summary: Summary, console: Console, stage: Stage, *, incident: int, serve: bool) -> None:
     """The closing table, the timings, and where the mail and the status page are."""
     console.print()
     console.print(table(summary))
@@ -110,6 +110,12 @@ def report(summary: Summary, console: Console, stage: Stage, *, serve: bool) -> 
             soft_wrap=True,
         )
         return
+    console.print(
+        f"Who confirmed receipt: `DISPATCHER_DATABASE_URL={DATABASE_URL} dispatcher incident "
+        f"receipts {incident}`",
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(
         f"Status page: run `DISPATCHER_DATABASE_URL={DATABASE_URL} dispatcher serve`, then "
         "open http://127.0.0.1:8080/status (or run `dispatcher demo --serve`)",

@@ -3,7 +3,9 @@
 SDS reports FMK down → the on-call pair is paged (by SMS and mail) and the EOJ vendors alerted →
 nobody acknowledges → at +15 min KL is paged, and the pair again → Karina acknowledges by
 replying to her SMS page with its code → she confirms the initial notice → all municipalities
-are told, the vendors in Cc → SDS sends news → the 2-hourly update carries it → a second
+are told, the vendors in Cc → all but 8 confirm receipt from the link in their notice → at
++30 min the 8 are reminded → SDS sends news → at +60 min Karina gets the list of the 8 to
+ring → the 2-hourly update carries SDS's news → a second
 update two hours later → SDS reports FMK running again → after the recovery window (15 min)
 the all-clear.
 """
@@ -24,6 +26,7 @@ from dispatcher.store.db import transaction
 from dispatcher.store.tables import IncidentRow
 
 MINUTE = timedelta(minutes=1)
+SILENT = 8  # municipalities that do not confirm receipt: the last ones by code
 # How long the plan takes on the demo clock: the all-clear falls due 15 minutes after SDS's
 # recovery, which comes 35 minutes after the second update, itself 4 h after the initial
 # notice at 24 minutes (a test checks the all-clear lands close to the real time).
@@ -113,6 +116,28 @@ async def confirm(play: Play) -> None:
     await asyncio.to_thread(service.apply, dispatch, play.number(), event, play.stage.clock.now())
 
 
+async def receipts(play: Play) -> None:
+    """The municipalities press "Bekræft modtagelse" in their notice; the last few by code do
+    not, so the follow-up has someone to remind and a list for the owner to ring."""
+    await play.stage.at(play.start + 40 * MINUTE)
+    codes = sorted(m.code for m in play.registry.municipalities)
+    await play.stage.confirm_receipts(set(codes[: max(len(codes) - SILENT, 0)]))
+
+
+async def reminder(play: Play) -> None:
+    due = play.row().reminder_at
+    if due is None:
+        raise DemoFailed(f"incident #{play.number()} has no reminder to the silent scheduled")
+    await play.stage.at(due)
+
+
+async def call_list(play: Play) -> None:
+    due = play.row().call_list_at
+    if due is None:
+        raise DemoFailed(f"incident #{play.number()} has no call list scheduled")
+    await play.stage.at(due)
+
+
 async def news(play: Play) -> None:
     await play.stage.at(play.start + 70 * MINUTE)
     await play.stage.signal("update", "demo-news", details=NEWS)
@@ -154,7 +179,21 @@ STEPS = (
         confirm,
         Counter(initial=1),
     ),
+    Step(
+        f"All but {SILENT} municipalities confirm receipt from the link in their notice",
+        receipts,
+    ),
+    Step(
+        f"The {SILENT} that have not confirmed are reminded, 30 minutes after the notice",
+        reminder,
+        Counter(reminder=1),
+    ),
     Step("SDS has news for the next update", news),
+    Step(
+        f"{{owner}} gets the {SILENT} municipalities to ring, 60 minutes after the notice",
+        call_list,
+        Counter(oncall_info=1),
+    ),
     Step("The 2-hourly update, with SDS's news", scheduled_update, Counter(update=1)),
     Step("The next 2-hourly update", scheduled_update, Counter(update=1)),
     Step("SDS: FMK runs again; the all-clear waits 15 minutes", recovered),

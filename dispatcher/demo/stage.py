@@ -167,6 +167,40 @@ class Stage:
             raise DemoFailed(f"the last page to {person} carries no acknowledgement link")
         return match.group(0)
 
+    async def confirm_receipts(self, codes: set[int]) -> None:
+        """Open the "Bekræft modtagelse" link in the initial notice of each municipality in
+        `codes` and press its button, as someone there would."""
+        async with httpx.AsyncClient(timeout=10) as browser:
+            for code, link in sorted(self._receipt_links(codes).items()):
+                shown = await browser.get(link)
+                if shown.status_code != 200 or "<form" not in shown.text:
+                    raise DemoFailed(f"municipality {code}'s receipt link showed no form")
+                done = await browser.post(link)
+                if done.status_code != 200:
+                    raise DemoFailed(f"confirming municipality {code} answered {done.status_code}")
+
+    def _receipt_links(self, codes: set[int]) -> dict[int, str]:
+        owner = {
+            address: m.code
+            for m in self.runtime.registry.municipalities
+            if m.code in codes
+            for address in m.emails
+        }
+        links: dict[int, str] = {}
+        for item in list(self.catcher.received):
+            code = next((owner[r] for r in item.recipients if r in owner), None)
+            message = _parse(item.data)
+            if code is None or code in links or message["X-FMK-Notice"] != "initial":
+                continue
+            body = message.get_body(preferencelist=("plain",))
+            text = str(body.get_content()) if body is not None else ""
+            match = re.search(re.escape(self.base) + r"/receipt/\S+", text)
+            if match is not None:
+                links[code] = match.group(0)
+        if missing := sorted(codes - links.keys()):
+            raise DemoFailed(f"no receipt link reached municipalities {missing}")
+        return links
+
     async def at(self, moment: datetime) -> None:
         """Move the clock to `moment` and let the daemon carry out what has fallen due."""
         self.clock.jump_to(moment)

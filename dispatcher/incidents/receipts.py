@@ -164,7 +164,6 @@ def call_list_text(
     listed = [line for line in lines(session, incident_id, registry) if line.receipt.code in wanted]
     rows = "\n".join(f"- {line.danish()}" for line in listed)
     return (
-        f"Ring til disse {len(listed)} kommuner: de har ikke bekræftet, at de har fået "
-        f"besked om nedbruddet.\n\n{rows}\n\n"
+        f"Ring til disse {len(listed)} kommuner:\n\n{rows}\n\n"
         f"Den aktuelle liste: dispatcher incident receipts {incident_id}"
     )

@@ -18,15 +18,21 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.contacts.model import Registry
+from dispatcher.contacts.model import Municipality, Registry
 from tests.conftest import CONTACTS, TEMPLATES
 
 # Among the first; one demo run (the module's fixture) for all (see tests/support/workers.py).
 pytestmark = pytest.mark.slow
 
 MUNICIPAL = ["initial", "update", "update", "all_clear"]
-# A municipality's thread: the reminder (nobody confirms in the demo) follows the initial notice.
-THREAD = [MUNICIPAL[0], "reminder", *MUNICIPAL[1:]]
+# The demo's municipalities confirm receipt from their link, except the last 8 by code: those
+# get the reminder, in their thread after the initial notice, and are on the owner's call list.
+SILENT = 8
+SILENT_THREAD = [MUNICIPAL[0], "reminder", *MUNICIPAL[1:]]
+
+
+def silent(registry: Registry) -> list[Municipality]:
+    return sorted(registry.municipalities, key=lambda m: m.code)[-SILENT:]
 
 
 @dataclass(frozen=True)
@@ -147,9 +153,9 @@ class TestTheMailFolder:
             "initial": copies,
             "update": 2 * copies,
             "all_clear": copies,
-            # Nobody confirms receipt in the demo: every municipality is reminded at +30 min
-            # after the initial notice, and the owner gets the list of all 98 to call at +60.
-            "reminder": municipal_addresses(registry),
+            # Only the 8 that did not confirm are reminded at +30 min after the initial notice;
+            # the owner gets the list of those 8 to ring at +60.
+            "reminder": sum(len(m.emails) for m in silent(registry)),
             "oncall_info": 1,
         }
 
@@ -175,13 +181,29 @@ class TestThreading:
             if code is not None and str(mail.message["Message-ID"]) not in ids:
                 threads[code].append(mail.message)
         assert len(threads) == len(registry.municipalities) == 98
+        reminded = {m.code for m in silent(registry)}
         for code, thread in threads.items():
-            assert [str(t["X-FMK-Notice"]) for t in thread] == THREAD, code
+            expected = SILENT_THREAD if code in reminded else MUNICIPAL
+            assert [str(t["X-FMK-Notice"]) for t in thread] == expected, code
             assert thread[0]["In-Reply-To"] is None
             for index, later in enumerate(thread[1:], start=1):
                 earlier = [str(t["Message-ID"]) for t in thread[:index]]
                 assert str(later["In-Reply-To"]) == earlier[-1], code
                 assert str(later["References"]).split() == earlier, code
+
+
+class TestReceipts:
+    """The municipalities confirm from the link in their notice; the call list names the rest."""
+
+    def test_the_owner_is_told_whom_to_ring(self, run: Run, registry: Registry) -> None:
+        [call_list] = [m for m in run.mail if "Ring til disse" in str(m.message["Subject"])]
+        text = call_list.text()
+        assert f"Ring til disse {SILENT} kommuner" in text
+        listed = [m for m in registry.municipalities if f"({m.code})" in text]
+        assert listed == silent(registry)
+
+    def test_the_summary_says_where_to_see_the_receipts(self, run: Run) -> None:
+        assert "dispatcher incident receipts 1" in run.stdout
 
 
 class TestVendors:
