@@ -10,6 +10,7 @@ repeat of an `event_id` still one incident); and the CLI's `--help` and `inciden
 figure is printed with the load average when it was taken: the machine is shared.
 
     python -m bench.daemon [--rounds 10] [--stores sqlite,postgresql] [--pg postgresql+psycopg://…]
+    python -m bench.daemon --only heartbeats [--count 2000]   # the intake figures alone, ~1 min
 """
 
 from __future__ import annotations
@@ -180,16 +181,17 @@ def report(what: str, values: list[float], unit: str = "ms") -> None:
     )
 
 
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """The user + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def idle(process: subprocess.Popen[bytes], seconds: float) -> tuple[float, float]:
     """CPU % of one core and RSS MiB of the idle daemon over `seconds`."""
-
-    def ticks() -> int:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-
-    before, began = ticks(), time.monotonic()
+    before, began = cpu_seconds(process), time.monotonic()
     time.sleep(seconds)
-    used = (ticks() - before) / os.sysconf("SC_CLK_TCK")
+    used = cpu_seconds(process) - before
     rss = next(
         int(line.split()[1]) / 1024
         for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
@@ -202,10 +204,15 @@ def intake(port: int, count: int, keep_alive: bool) -> tuple[float, list[float]]
     """Signed heartbeats: requests per second and per-request milliseconds; each event sent
     twice, the repeat a duplicate."""
     times = []
+    run = time.time_ns()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     began = time.perf_counter()
     for index in range(count):
-        body = {"event_id": f"hb-{keep_alive}-{index // 2}", "service": "FMK", "kind": "heartbeat"}
+        body = {
+            "event_id": f"hb-{run}-{keep_alive}-{index // 2}",
+            "service": "FMK",
+            "kind": "heartbeat",
+        }
         if not keep_alive:
             connection.close()
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -215,6 +222,30 @@ def intake(port: int, count: int, keep_alive: bool) -> tuple[float, list[float]]
         assert answer.get("duplicate", False) == (index % 2 == 1), answer
     connection.close()
     return count / (time.perf_counter() - began), times
+
+
+def heartbeat_figures(process: subprocess.Popen[bytes], port: int, count: int) -> None:
+    """`count` heartbeats kept alive, then as many with a connection each; with the daemon's
+    CPU time per request, which the machine's load disturbs less than the rate."""
+    for keep_alive, what in ((True, "keep-alive:    "), (False, "new connection:")):
+        before = cpu_seconds(process)
+        rate, times = intake(port, count, keep_alive=keep_alive)
+        cpu = (cpu_seconds(process) - before) * 1000 / count
+        report(f"heartbeats, {what} {rate:5.0f} req/s; each", times)
+        print(f"  {'':<44} daemon CPU {cpu:.2f} ms per request", flush=True)
+
+
+def heartbeats(store: str, url: str, count: int, folder: Path) -> None:
+    """The intake figures alone, on a daemon of their own."""
+    print(f"{store}:", flush=True)
+    with relay() as (smtp_port, _stamps):
+        http_port = free_port()
+        with daemon(env(url, smtp_port, http_port), folder / f"{store}-heartbeats.log") as (
+            process,
+            _ready,
+        ):
+            intake(http_port, 20, keep_alive=True)  # warm up: imports, pools, caches
+            heartbeat_figures(process, http_port, count)
 
 
 async def bare_client(port: int, messages: list[tuple[str, str, bytes]], concurrency: int) -> None:
@@ -268,7 +299,7 @@ def cli(url: str) -> tuple[list[float], list[float]]:
     return runs["help"], runs["list"]
 
 
-def bench_store(store: str, url: str, rounds: int, folder: Path) -> None:
+def bench_store(store: str, url: str, rounds: int, count: int, folder: Path) -> None:
     print(f"{store}:", flush=True)
     with relay() as (smtp_port, stamps):
         http_port = free_port()
@@ -291,10 +322,7 @@ def bench_store(store: str, url: str, rounds: int, folder: Path) -> None:
                 stamps.flush()
             connection.close()
             report("POST → both on-call pages at the relay", pages)
-            rate, times = intake(http_port, 400, keep_alive=True)
-            report(f"heartbeats, keep-alive: {rate:7.0f} req/s; each", times)
-            rate, times = intake(http_port, 400, keep_alive=False)
-            report(f"heartbeats, new connection: {rate:5.0f} req/s; each", times)
+            heartbeat_figures(process, http_port, count)
     with relay() as (smtp_port, stamps):
         http_port = free_port()
         environment = env(url, smtp_port, http_port, municipal_release="immediate")
@@ -330,16 +358,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
+    parser.add_argument("--only", choices=["heartbeats"], help="run only these figures")
+    parser.add_argument("--count", type=int, default=400, help="heartbeats per figure")
     args = parser.parse_args()
     print(f"load average at start {load()} (1/5/15 min); the machine is shared")
+
+    def run(store: str, url: str, folder: Path) -> None:
+        if args.only == "heartbeats":
+            heartbeats(store, url, args.count, folder)
+        else:
+            bench_store(store, url, args.rounds, args.count, folder)
+
     with tempfile.TemporaryDirectory() as tmp:
         for store in args.stores.split(","):
             if store == "sqlite":
-                bench_store(store, f"sqlite:///{Path(tmp) / 'bench.db'}", args.rounds, Path(tmp))
+                run(store, f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp))
                 continue
             name, url = pg_database(args.pg)
             try:
-                bench_store(store, url, args.rounds, Path(tmp))
+                run(store, url, Path(tmp))
             finally:
                 drop_pg(args.pg, name)
 

@@ -47,7 +47,7 @@ from dispatcher.http.intake import (
 )
 from dispatcher.http.webhook_contract import OPENAPI_EXTRA, RESPONSES
 from dispatcher.signals.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from dispatcher.signals.model import Signal, SignalConflict
+from dispatcher.signals.model import Signal, SignalConflict, SignalOutcome
 from dispatcher.signals.schema import SdsSignalIn, problems
 from dispatcher.signals.service import receive_signal
 
@@ -142,8 +142,19 @@ async def receive(request: Request) -> JSONResponse:
         status=outcome.status_code,
         client=client,
     )
-    http.wake_senders()
+    if _may_have_queued(outcome):
+        http.wake_senders()
     return JSONResponse(outcome.body, outcome.status_code)
+
+
+def _may_have_queued(outcome: SignalOutcome) -> bool:
+    """Whether the signal may have queued mail or pages, so the senders should look: not for a
+    repeat (nothing happened again) nor a heartbeat that ended no loss (it queues nothing).
+    A heartbeat stream otherwise sets the sender claiming from the queue for every request."""
+    body = outcome.body
+    if body.get("duplicate"):
+        return False
+    return not (body.get("action") == "heartbeat" and not body.get("resumed"))
 
 
 async def _authentic_signal(request: Request, now: datetime) -> tuple[bytes, Signal]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
 from dispatcher.core import heartbeat
@@ -16,6 +17,12 @@ from dispatcher.store.tables import MonitorRow
 
 log = structlog.get_logger(__name__)
 MONITOR = "sds-heartbeat"
+_MONITORS = MonitorRow.__table__  # type: ignore[attr-defined]
+_BEAT = (
+    update(_MONITORS)
+    .where(_MONITORS.c.name == bindparam("monitor"), _MONITORS.c.lost_since.is_(None))
+    .values(last_seen_at=bindparam("now"))
+)
 
 
 def _load(session: Session) -> MonitorRow:
@@ -52,10 +59,20 @@ def _save(
 
 def record_beat(session: Session, d: Dispatch, now: datetime) -> bool:
     """A heartbeat arrived; True if it ended a reported loss."""
+    if _beat_while_watched(session, now):
+        return False
     row = _load(session)
     watch, notices = heartbeat.beat(heartbeat.Watch(row.last_seen_at, row.lost_since), now)
     _save(session, d, row, watch, notices, SDS_ACTOR, now)
     return bool(notices)
+
+
+def _beat_while_watched(session: Session, now: datetime) -> bool:
+    """`heartbeat.beat` as one conditional update, for the usual case: the watch runs and no
+    loss was reported, so the beat only moves `last_seen_at` and pages nobody. False (nothing
+    changed) when there is no watch yet or a loss was reported: then the caller loads the row."""
+    result = session.connection().execute(_BEAT, {"monitor": MONITOR, "now": now})
+    return result.rowcount == 1
 
 
 def check(d: Dispatch, now: datetime, window: timedelta) -> bool:

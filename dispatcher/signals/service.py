@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -25,6 +26,12 @@ from dispatcher.store.tables import IncidentRow, SignalRow
 
 log = structlog.get_logger(__name__)
 ATTEMPTS = 3
+
+_SIGNALS = SignalRow.__table__  # type: ignore[attr-defined]
+_SEEN = select(_SIGNALS.c.body_sha256, _SIGNALS.c.response).where(
+    _SIGNALS.c.event_id == bindparam("event_id")
+)
+_RECORD = insert(_SIGNALS)
 
 
 def receive_signal(
@@ -61,7 +68,9 @@ def _receive(
     settings: Settings,
     also: Callable[[Session, SignalOutcome], None] | None,
 ) -> SignalOutcome:
-    seen = session.get(SignalRow, signal.event_id)
+    # Core statements, not the ORM: the idempotency record is read and written for every
+    # signal, and the unit of work costs more than the SQL (docs/performance.md, "Intake").
+    seen = session.connection().execute(_SEEN, {"event_id": signal.event_id}).first()
     if seen is not None:
         if seen.body_sha256 != body_sha256:
             raise SignalConflict(
@@ -76,19 +85,17 @@ def _receive(
         outcome, incident_id = SignalOutcome(422, {"error": "rejected", "detail": str(exc)}), None
     if also is not None:
         also(session, outcome)
-    session.add(
-        SignalRow(
-            event_id=signal.event_id,
-            kind=str(signal.kind),
-            received_at=now,
-            body_sha256=body_sha256,
-            incident_id=incident_id,
-            response=json.dumps(
-                {"status_code": outcome.status_code, "body": outcome.body}, ensure_ascii=False
-            ),
-        )
-    )
-    session.flush()
+    session.flush()  # the incident the signal opened exists before the record names it
+    answer = {"status_code": outcome.status_code, "body": outcome.body}
+    record = {
+        "event_id": signal.event_id,
+        "kind": str(signal.kind),
+        "received_at": now,
+        "body_sha256": body_sha256,
+        "incident_id": incident_id,
+        "response": json.dumps(answer, ensure_ascii=False),
+    }
+    session.connection().execute(_RECORD, record)
     log.info("signal.received", event_id=signal.event_id, kind=str(signal.kind), **outcome.body)
     return outcome
 
@@ -98,7 +105,9 @@ def _route(
 ) -> tuple[SignalOutcome, int | None]:
     if signal.kind is SignalKind.MAINTENANCE:
         return sds.receive(session, d, signal, now)
-    current = open_incident_id(session, drill=signal.drill)
+    # A heartbeat routes the same whatever is open: it does not read the incidents.
+    heartbeat_only = signal.kind is SignalKind.HEARTBEAT
+    current = None if heartbeat_only else open_incident_id(session, drill=signal.drill)
     incident = _load(session, current)
     if incident is None:
         absorbed = suppress.absorb(session, signal, now, d.maintenance)
