@@ -12,6 +12,7 @@ from dispatcher.core import heartbeat
 from dispatcher.core.model import SDS_ACTOR, SYSTEM_ACTOR, Notify
 from dispatcher.incidents.service import Dispatch
 from dispatcher.outbox.enqueue import enqueue_notice
+from dispatcher.signals import durability
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import MonitorRow
 
@@ -60,6 +61,7 @@ def _save(
 def record_beat(session: Session, d: Dispatch, now: datetime) -> bool:
     """A heartbeat arrived; True if it ended a reported loss."""
     if _beat_while_watched(session, now):
+        durability.lazy(session)  # it pages nobody: its commit need not wait for the disk
         return False
     row = _load(session)
     watch, notices = heartbeat.beat(heartbeat.Watch(row.last_seen_at, row.lost_since), now)

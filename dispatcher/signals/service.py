@@ -19,6 +19,7 @@ from dispatcher.incidents.mapping import to_core
 from dispatcher.incidents.service import Dispatch, apply_in, open_in, open_incident_id
 from dispatcher.maintenance import sds, suppress
 from dispatcher.signals import heartbeat
+from dispatcher.signals.durability import may_be_lazy
 from dispatcher.signals.model import Signal, SignalConflict, SignalKind, SignalOutcome
 from dispatcher.signals.routing import ApplyToOpen, Heartbeat, Ignore, OpenNew, route
 from dispatcher.store.db import transaction
@@ -48,7 +49,9 @@ def receive_signal(
     repeat), e.g. to remember which incident an alert group belongs to."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with transaction(d.engine) as session:
+            # A heartbeat's commit may be lazy (signals.durability); every other one is not.
+            begin = may_be_lazy if signal.kind is SignalKind.HEARTBEAT else transaction
+            with begin(d.engine) as session:
                 return _receive(session, d, signal, body_sha256, now, settings, also)
         except IntegrityError:
             # Someone else handled the same event id, or opened an incident, just now: the

@@ -1,0 +1,130 @@
+"""Heartbeats committed without waiting for the disk, and on it within a stated window.
+
+Every signal's event id and effect are committed, and so visible to every later request and
+every replica, before it is answered; a kill -9 of the daemon loses nothing that was answered.
+What a `lazy` transaction gives up is only the wait for the disk at its commit: it is flushed
+by the database's own background writer shortly after, so only a crash of the database host
+(power, kernel) within that window can lose it.
+
+- PostgreSQL: `SET LOCAL synchronous_commit TO OFF` for that transaction; the WAL writer
+  flushes it within 3 × `wal_writer_delay` (0.6 s with the default 200 ms).
+- SQLite: the transaction commits under `PRAGMA synchronous=NORMAL` (in WAL mode the data is
+  in the WAL file, safe from a process crash, consistent after a power loss); the WAL file is
+  fsynced `SQLITE_FLUSH_WITHIN` after the first such commit, as `synchronous=FULL` does at
+  every commit. Any later durable commit syncs it sooner.
+
+Only a heartbeat that pages nobody is lazy (`signals.heartbeat`); everything else, and a
+heartbeat whose transaction queued a page, is on disk before its answer, as before.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from dispatcher.store.db import is_sqlite, transaction
+
+log = structlog.get_logger(__name__)
+
+SQLITE_FLUSH_WITHIN = timedelta(milliseconds=200)
+_LAZY = "dispatcher_lazy_commit"
+
+
+def lazy(session: Session) -> None:
+    """Let this transaction's commit not wait for the disk (see the module's docstring)."""
+    session.info[_LAZY] = True
+    if not is_sqlite(session.get_bind().engine):
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+@contextmanager
+def may_be_lazy(engine: Engine) -> Iterator[Session]:
+    """`store.db.transaction`, whose commit `lazy(session)` inside may make lazy. On SQLite
+    the choice is the connection's before the transaction begins, so it commits under
+    `synchronous=NORMAL` either way, and a transaction not made lazy has its WAL synced
+    before this returns: it is as durable as a `synchronous=FULL` commit."""
+    if not is_sqlite(engine):
+        with transaction(engine) as session:
+            yield session
+        return
+    with engine.connect() as connection:
+        raw: Any = connection.connection.dbapi_connection
+        raw.execute("PRAGMA synchronous=NORMAL")
+        changes = raw.total_changes
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+                yield session
+            wrote = raw.total_changes != changes  # a repeat writes nothing: nothing to sync
+            was_lazy = bool(session.info.get(_LAZY))
+        finally:
+            try:
+                raw.execute("PRAGMA synchronous=FULL")
+            except Exception:
+                connection.invalidate()  # never hand a relaxed connection back to the pool
+                raise
+    if not wrote:
+        return
+    flusher = _flusher(engine)
+    if was_lazy:
+        flusher.soon()
+    else:
+        flusher.now()
+
+
+class WalFlusher:
+    """fsyncs one SQLite database's WAL file, at once or `within` after the first request."""
+
+    def __init__(self, wal: str, within: timedelta) -> None:
+        self.wal = wal
+        self.within = within
+        self.flushes = 0
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self._timer is not None
+
+    def soon(self) -> None:
+        with self._lock:
+            if self._timer is None:
+                self._timer = threading.Timer(self.within.total_seconds(), self.now)
+                self._timer.daemon = True
+                self._timer.name = "sqlite-wal-flush"
+                self._timer.start()
+
+    def now(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        try:
+            descriptor = os.open(self.wal, os.O_RDONLY)
+        except FileNotFoundError:
+            return  # checkpointed and removed: the data is in the database file, synced
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        self.flushes += 1
+
+
+_flushers: dict[str, WalFlusher] = {}
+_flushers_lock = threading.Lock()
+
+
+def _flusher(engine: Engine) -> WalFlusher:
+    wal = f"{os.path.abspath(str(engine.url.database))}-wal"
+    with _flushers_lock:
+        found = _flushers.get(wal)
+        if found is None:
+            found = _flushers[wal] = WalFlusher(wal, SQLITE_FLUSH_WITHIN)
+        return found
