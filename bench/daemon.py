@@ -90,7 +90,7 @@ def env(url: str, smtp_port: int, http_port: int, **extra: str) -> dict[str, str
         "DISPATCHER_SMTP_PORT": str(smtp_port),
         "DISPATCHER_HTTP_PORT": str(http_port),
         "DISPATCHER_WEBHOOK_SECRET": SECRET,
-        "DISPATCHER_LOG_LEVEL": "WARNING",
+        "DISPATCHER_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         **{f"DISPATCHER_{k.upper()}": v for k, v in extra.items()},
     }
 

@@ -72,11 +72,10 @@ def may_be_lazy(engine: Engine) -> Iterator[Session]:
                 raise
     if not wrote:
         return
-    flusher = _flusher(engine)
     if was_lazy:
-        flusher.soon()
+        flusher(engine).soon()
     else:
-        flusher.now()
+        flusher(engine).now()
 
 
 class WalFlusher:
@@ -121,7 +120,8 @@ _flushers: dict[str, WalFlusher] = {}
 _flushers_lock = threading.Lock()
 
 
-def _flusher(engine: Engine) -> WalFlusher:
+def flusher(engine: Engine) -> WalFlusher:
+    """The one flusher of `engine`'s SQLite database in this process."""
     wal = f"{os.path.abspath(str(engine.url.database))}-wal"
     with _flushers_lock:
         found = _flushers.get(wal)

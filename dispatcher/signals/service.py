@@ -4,6 +4,7 @@ incident change it causes: a repeat gets the stored answer and changes nothing."
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -79,7 +80,7 @@ def _receive(
             raise SignalConflict(
                 f"event_id {signal.event_id!r} was used before for a different signal"
             )
-        log.info("signal.duplicate", event_id=signal.event_id)
+        log.log(_level(signal), "signal.duplicate", event_id=signal.event_id)
         stored = json.loads(seen.response)
         return SignalOutcome(stored["status_code"], {**stored["body"], "duplicate": True})
     try:
@@ -99,8 +100,20 @@ def _receive(
         "response": json.dumps(answer, ensure_ascii=False),
     }
     session.connection().execute(_RECORD, record)
-    log.info("signal.received", event_id=signal.event_id, kind=str(signal.kind), **outcome.body)
+    log.log(
+        _level(signal),
+        "signal.received",
+        event_id=signal.event_id,
+        kind=str(signal.kind),
+        **outcome.body,
+    )
     return outcome
+
+
+def _level(signal: Signal) -> int:
+    """A heartbeat comes every minute and the endpoint logs its answer anyway: what became of
+    it is logged at debug level, that of any other signal at info."""
+    return logging.DEBUG if signal.kind is SignalKind.HEARTBEAT else logging.INFO
 
 
 def _route(

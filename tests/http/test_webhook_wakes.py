@@ -1,0 +1,77 @@
+"""The webhook wakes the senders when a signal may have queued mail or pages, and not for a
+repeat or a heartbeat that ended no loss: a heartbeat stream no longer sets the sender claiming
+from the queue at every request (docs/performance.md, "Intake")."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine
+
+from dispatcher.config import Settings
+from dispatcher.contacts.model import Registry
+from dispatcher.http.app import create_app
+from dispatcher.notices.render import NoticeRenderer
+from dispatcher.runtime import Runtime
+from dispatcher.signals.auth import sign
+from tests.http.test_webhook import HEARTBEAT, OUTAGE, PATH, SECRET, encode
+from tests.support.clock import FakeClock
+
+
+class Post:
+    def __init__(self, client: httpx.AsyncClient, clock: FakeClock, wakes: list[int]) -> None:
+        self.client = client
+        self.clock = clock
+        self.wakes = wakes
+
+    async def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+        body = encode(payload)
+        stamp = int(self.clock.now().timestamp())
+        headers = {
+            "Content-Type": "application/json",
+            "X-SDS-Timestamp": str(stamp),
+            "X-SDS-Signature": sign(SECRET.encode(), stamp, body),
+        }
+        response = await self.client.post(PATH, content=body, headers=headers)
+        assert response.status_code < 300, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+
+@pytest.fixture
+async def post(
+    settings: Settings,
+    engine: Engine,
+    registry: Registry,
+    renderer: NoticeRenderer,
+    clock: FakeClock,
+) -> AsyncIterator[Post]:
+    wakes: list[int] = []
+    runtime = Runtime(
+        settings.model_copy(update={"webhook_secret": SecretStr(SECRET)}),
+        engine,
+        registry,
+        renderer,
+    )
+    app = create_app(runtime, clock, wake_senders=lambda: wakes.append(1))
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Post(client, clock, wakes)
+
+
+async def test_a_heartbeat_and_its_repeat_wake_nobody(post: Post) -> None:
+    assert (await post(HEARTBEAT))["action"] == "heartbeat"
+    assert (await post({**HEARTBEAT, "event_id": "sds-hb-0002"}))["resumed"] is False
+    assert (await post(HEARTBEAT))["duplicate"] is True
+    assert post.wakes == []
+
+
+async def test_an_outage_wakes_the_senders_and_its_repeat_does_not(post: Post) -> None:
+    assert (await post(OUTAGE))["action"] == "opened"
+    assert post.wakes == [1]
+    assert (await post(OUTAGE))["duplicate"] is True
+    assert post.wakes == [1]
