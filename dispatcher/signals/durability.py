@@ -19,6 +19,7 @@ heartbeat whose transaction queued a page, is on disk before its answer, as befo
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections.abc import Iterator
@@ -95,10 +96,16 @@ class WalFlusher:
     def soon(self) -> None:
         with self._lock:
             if self._timer is None:
-                self._timer = threading.Timer(self.within.total_seconds(), self.now)
+                self._timer = threading.Timer(self.within.total_seconds(), self._later)
                 self._timer.daemon = True
                 self._timer.name = "sqlite-wal-flush"
                 self._timer.start()
+
+    def _later(self) -> None:
+        try:
+            self.now()
+        except OSError as exc:  # the next lazy commit tries again; say so, nobody else will
+            log.error("sqlite.wal_flush_failed", wal=self.wal, error=str(exc))
 
     def now(self) -> None:
         with self._lock:
@@ -118,6 +125,15 @@ class WalFlusher:
 
 _flushers: dict[str, WalFlusher] = {}
 _flushers_lock = threading.Lock()
+
+
+@atexit.register
+def _flush_pending() -> None:
+    """A daemon that stops cleanly does not leave its last heartbeats to the kernel's timing."""
+    with _flushers_lock:
+        pending = [found for found in _flushers.values() if found.pending]
+    for found in pending:
+        found.now()
 
 
 def flusher(engine: Engine) -> WalFlusher:
