@@ -11,6 +11,8 @@ figure is printed with the load average when it was taken: the machine is shared
 
     python -m bench.daemon [--rounds 10] [--stores sqlite,postgresql] [--pg postgresql+psycopg://…]
     python -m bench.daemon --only heartbeats [--count 2000]   # the intake figures alone, ~1 min
+
+BENCH_LOG_LEVEL (default WARNING) is the daemons' DISPATCHER_LOG_LEVEL.
 """
 
 from __future__ import annotations
