@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from dispatcher.store.db import is_sqlite, transaction
@@ -58,7 +60,7 @@ def may_be_lazy(engine: Engine) -> Iterator[Session]:
         return
     with engine.connect() as connection:
         raw: Any = connection.connection.dbapi_connection
-        raw.execute("PRAGMA synchronous=NORMAL")
+        _synchronous(raw, "NORMAL")
         changes = raw.total_changes
         try:
             with Session(bind=connection, expire_on_commit=False) as session, session.begin():
@@ -67,7 +69,7 @@ def may_be_lazy(engine: Engine) -> Iterator[Session]:
             was_lazy = bool(session.info.get(_LAZY))
         finally:
             try:
-                raw.execute("PRAGMA synchronous=FULL")
+                _synchronous(raw, "FULL")
             except Exception:
                 connection.invalidate()  # never hand a relaxed connection back to the pool
                 raise
@@ -77,6 +79,16 @@ def may_be_lazy(engine: Engine) -> Iterator[Session]:
         flusher(engine).soon()
     else:
         flusher(engine).now()
+
+
+def _synchronous(raw: Any, level: str) -> None:
+    """Set the connection's `synchronous`, outside SQLAlchemy's transaction (SQLite refuses it
+    inside one); a failure is the database error it is, as any statement's would be."""
+    statement = f"PRAGMA synchronous={level}"
+    try:
+        raw.execute(statement)
+    except sqlite3.Error as exc:
+        raise OperationalError(statement, None, exc) from exc
 
 
 class WalFlusher:

@@ -1,6 +1,7 @@
-"""The webhook wakes the senders when a signal may have queued mail or pages, and not for a
-repeat or a heartbeat that ended no loss: a heartbeat stream no longer sets the sender claiming
-from the queue at every request (docs/performance.md, "Intake")."""
+"""Heartbeats at the webhook: they wake the senders only when they may have queued a page (a
+heartbeat stream no longer sets the sender claiming from the queue at every request,
+docs/performance.md, "Intake"), and their lazy commit (signals.durability) answers a failing
+database with the same 503 as every other signal."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dispatcher.http.app import create_app
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.runtime import Runtime
 from dispatcher.signals.auth import sign
+from tests.http.conftest import BreakStore
 from tests.http.test_webhook import HEARTBEAT, OUTAGE, PATH, SECRET, encode
 from tests.support.clock import FakeClock
 
@@ -28,7 +30,7 @@ class Post:
         self.clock = clock
         self.wakes = wakes
 
-    async def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def response(self, payload: dict[str, Any]) -> httpx.Response:
         body = encode(payload)
         stamp = int(self.clock.now().timestamp())
         headers = {
@@ -36,7 +38,10 @@ class Post:
             "X-SDS-Timestamp": str(stamp),
             "X-SDS-Signature": sign(SECRET.encode(), stamp, body),
         }
-        response = await self.client.post(PATH, content=body, headers=headers)
+        return await self.client.post(PATH, content=body, headers=headers)
+
+    async def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+        response = await self.response(payload)
         assert response.status_code < 300, response.text
         answer: dict[str, Any] = response.json()
         return answer
@@ -75,3 +80,14 @@ async def test_an_outage_wakes_the_senders_and_its_repeat_does_not(post: Post) -
     assert post.wakes == [1]
     assert (await post(OUTAGE))["duplicate"] is True
     assert post.wakes == [1]
+
+
+async def test_a_heartbeat_to_a_failing_database_is_a_503_to_retry(
+    post: Post, break_store: BreakStore
+) -> None:
+    assert (await post(HEARTBEAT))["action"] == "heartbeat"
+    break_store()
+    failed = await post.response({**HEARTBEAT, "event_id": "sds-hb-0002"})
+    assert failed.status_code == 503, failed.text
+    assert failed.json()["error"] == "database_unavailable"
+    assert "Retry-After" in failed.headers
