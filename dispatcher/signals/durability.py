@@ -3,8 +3,8 @@
 Every signal's event id and effect are committed, and so visible to every later request and
 every replica, before it is answered; a kill -9 of the daemon loses nothing that was answered.
 What a `lazy` transaction gives up is only the wait for the disk at its commit: it is flushed
-by the database's own background writer shortly after, so only a crash of the database host
-(power, kernel) within that window can lose it.
+shortly after (by PostgreSQL's WAL writer, or by a timer here for SQLite), so only a crash of
+the database's host (power, kernel) within that window can lose it.
 
 - PostgreSQL: `SET LOCAL synchronous_commit TO OFF` for that transaction; the WAL writer
   flushes it within 3 × `wal_writer_delay` (0.6 s with the default 200 ms).
