@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -139,7 +140,9 @@ async def test_relay_down_for_ten_minutes(
     # No send of the outage may still be in flight when the relay returns and the clock jumps
     # past its claim: that one would be sent again (the window docs/delivery-guarantees.md
     # names), which is the fake clock's doing, not the relay's.
-    await until(lambda: "sending" not in counts(engine), "the last failed attempts recorded")
+    # Nor one claimed after that wait: nothing may be due when the relay comes back.
+    now = running.clock.now()
+    await until(lambda: settled(engine, now), "every due attempt made and recorded")
     smtp_handler.down = False
     # Back at +10; one move past every retry's backoff (a move while sends are claimed would
     # expire their claims, and a send whose claim expired is the one that may double).
@@ -155,6 +158,23 @@ async def test_relay_down_for_ten_minutes(
     code, out = status(running)
     assert "Relay failing" not in out
     assert "fmk_dispatcher_relay_failing 0.0" in (await running.http.get("/metrics")).text
+
+
+def settled(engine: Engine, now: datetime) -> bool:
+    """No delivery is being sent, and none is due at `now` (each waits for its next attempt)."""
+    with transaction(engine) as session:
+        busy = session.scalar(
+            select(func.count())
+            .select_from(DeliveryRow)
+            .where(
+                (col(DeliveryRow.status) == DeliveryStatus.SENDING)
+                | (
+                    (col(DeliveryRow.status) == DeliveryStatus.PENDING)
+                    & (col(DeliveryRow.next_attempt_at) <= now)
+                )
+            )
+        )
+    return not busy
 
 
 def _told(engine: Engine, number: int) -> int:
