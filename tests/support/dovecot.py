@@ -18,11 +18,15 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from imapclient import IMAPClient
+from pydantic import SecretStr
 
+from dispatcher.config import Settings
 from dispatcher.mailcatcher import free_port
 
 DOVECOT = "/usr/sbin/dovecot"
@@ -197,3 +201,35 @@ class Dovecot:
                 self._process.kill()
                 self._process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def serve() -> Iterator[Dovecot]:
+    """The body of a session fixture: a running server, or the test skipped (failed in CI)
+    when Dovecot is not installed."""
+    if shutil.which(DOVECOT) is None and not Path(DOVECOT).exists():
+        if os.environ.get("CI"):
+            pytest.fail("dovecot is not installed; .ci/run installs Debian's dovecot-imapd")
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd); CI runs these")
+    server = Dovecot()
+    server.start()
+    yield server
+    server.stop()
+
+
+def reading(settings: Settings, account: Account, bounce_address: str) -> Settings:
+    """`settings` with `account` as the bounce mailbox (plain IMAP on loopback) and VERP
+    return paths under `bounce_address`."""
+    return settings.model_copy(update=imap_settings(account, bounce_address))
+
+
+def imap_settings(account: Account, bounce_address: str) -> dict[str, object]:
+    """The settings that make `account` the bounce mailbox and `bounce_address` the VERP
+    return path, as a `Settings.model_copy` update."""
+    return {
+        "bounce_address": bounce_address,
+        "bounce_imap_host": account.host,
+        "bounce_imap_port": account.port,
+        "bounce_imap_tls": "none",
+        "bounce_imap_username": account.username,
+        "bounce_imap_password": SecretStr(account.password),
+    }
