@@ -106,12 +106,12 @@ def open_imap(settings: Settings) -> IMAPClient:
             password.get_secret_value() if password else "",
         )
     except LoginError as exc:
-        _close(client)
+        close_imap(client)
         raise MailboxUnavailable(
             f"{name}: the login was refused: {_why(exc, timeout)}", step
         ) from exc
     except (OSError, IMAPClientError) as exc:
-        _close(client)
+        close_imap(client)
         what = "STARTTLS" if step is Step.TLS else "logging in"
         raise MailboxUnavailable(f"{name}: {what}: {_why(exc, timeout)}", step) from exc
     return client
@@ -163,10 +163,10 @@ class ImapMailbox:
             raise MailboxUnavailable(f"{self.name}: moving to {folder}: {why}") from exc
 
     def close(self) -> None:
-        _close(self._client)
+        close_imap(self._client)
 
 
-def _close(client: IMAPClient) -> None:
+def close_imap(client: IMAPClient) -> None:
     try:
         client.logout()
     except (OSError, IMAPClientError):

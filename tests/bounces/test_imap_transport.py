@@ -96,7 +96,7 @@ class TestAServerThatNeverAnswers:
         assert told.statuses() == state
 
     def test_the_timeout_is_bounded_by_the_shutdown_grace(self) -> None:
-        with pytest.raises(ConfigError, match="DISPATCHER_BOUNCE_IMAP_TIMEOUT: .* less than or equal to 20"):
+        with pytest.raises(ConfigError, match=r"BOUNCE_IMAP_TIMEOUT: .* less than or equal to 20"):
             load_settings(None, bounce_imap_timeout="30s")
 
 
