@@ -154,6 +154,30 @@ def links(received: list[Received], registry: Registry) -> dict[int, str]:
     return found
 
 
+def every_text(item: Received) -> str:
+    """All text parts of a message (plain and HTML), decoded."""
+    parts = parse(item).walk()
+    return "\n".join(str(p.get_content()) for p in parts if p.get_content_maintype() == "text")
+
+
+def vendors_told_alone(received: list[Received], registry: Registry) -> None:
+    """The vendors are in Cc of every municipal notice, as a header only: the relay delivers
+    that message (with the municipality's receipt link) to the municipality's addresses, and
+    each vendor gets its own copy, which carries no link — so no vendor can confirm for a
+    municipality."""
+    vendors = {e for v in registry.vendors for e in v.emails}
+    municipal = [r for r in received if parse(r)["X-FMK-Notice"] == "initial"]
+    for item in municipal:
+        message = parse(item)
+        if LINK.search(every_text(item)):
+            assert {a.addr_spec for a in message["Cc"].addresses} == vendors
+            assert not set(item.recipients) & vendors, f"a municipal notice to {item.recipients}"
+    copies = [r for r in received if set(r.recipients) & vendors]
+    assert sorted(r.recipients for r in copies) == sorted((e,) for e in vendors)
+    for item in copies:
+        assert "/receipt/" not in every_text(item), f"a receipt link to {item.recipients}"
+
+
 class TestHvemMangler:
     async def test_confirm_remind_call(
         self,
@@ -170,6 +194,7 @@ class TestHvemMangler:
         initial = await running.mail(98 + 3)
         paths = links(initial, registry)
         assert len(paths) == 98
+        vendors_told_alone(initial, registry)
 
         running.clock.set(running.start + 5 * MIN)
         for dsn in bounces(initial, registry):
@@ -205,6 +230,7 @@ class TestHvemMangler:
             reminder = reminders.pop(to)
             assert str(reminder["In-Reply-To"]) == initial_ids[usual], "threaded on the notice"
             assert LINK.search(text_body(reminder)), "the reminder carries the receipt link"
+            assert reminder["Cc"] is None, "a reminder goes to the municipality alone"
         assert reminders == {}, "a reminder to someone who is not silent"
 
         await running.at(59.9)
