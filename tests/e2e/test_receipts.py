@@ -109,15 +109,8 @@ def bounces(received: list[Received], registry: Registry) -> list[bytes]:
         address = registry.municipality(code).emails[0]  # type: ignore[union-attr]
         [item] = [r for r in of_kind(received, "initial") if r.recipients == (address,)]
         assert item.envelope_from.startswith("bounces+"), item.envelope_from
-        message_id = str(parse(item)["Message-ID"])
-        found.append(
-            sample(
-                DSNS[code],
-                message_id=message_id,
-                recipient=address,
-                return_path=item.envelope_from,
-            )
-        )
+        rfc_id, path = str(parse(item)["Message-ID"]), item.envelope_from
+        found.append(sample(DSNS[code], message_id=rfc_id, recipient=address, return_path=path))
     return found
 
 
