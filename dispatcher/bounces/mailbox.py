@@ -30,6 +30,7 @@ BATCH = 50  # messages fetched per IMAP round trip
 class Step(StrEnum):
     """How far opening the IMAP mailbox got before it failed."""
 
+    CA_FILE = "ca-file"  # DISPATCHER_BOUNCE_IMAP_CA_FILE cannot be read
     CONNECT = "connect"  # the TCP connection or the server's greeting
     TLS = "tls"  # the TLS handshake or the certificate
     LOGIN = "login"
@@ -81,7 +82,8 @@ def open_imap(settings: Settings) -> IMAPClient:
         context = ssl.create_default_context(cafile=settings.bounce_imap_ca_file)
     except (OSError, ssl.SSLError) as exc:
         raise MailboxUnavailable(
-            f"{name}: the CA file {settings.bounce_imap_ca_file} cannot be used: {exc}", Step.TLS
+            f"{name}: the CA file {settings.bounce_imap_ca_file} cannot be used: {exc}",
+            Step.CA_FILE,
         ) from exc
     try:
         client = IMAPClient(

@@ -23,6 +23,7 @@ from dispatcher.doctor.result import CheckResult, Status
 
 NAME = "bounce-mailbox"
 FIXES = {
+    Step.CA_FILE: "set DISPATCHER_BOUNCE_IMAP_CA_FILE to a readable PEM file of CA certificates",
     Step.CONNECT: "check DISPATCHER_BOUNCE_IMAP_HOST and DISPATCHER_BOUNCE_IMAP_PORT, that the "
     "IMAP server runs, and that no firewall stops this host",
     Step.TLS: "check that DISPATCHER_BOUNCE_IMAP_TLS matches DISPATCHER_BOUNCE_IMAP_PORT: `tls` "

@@ -165,6 +165,25 @@ class TestAMailboxThatCannotBeRead:
         )
         assert found["fix"].startswith("set DISPATCHER_BOUNCE_IMAP_CA_FILE to the CA bundle")
 
+    def test_a_ca_file_that_cannot_be_read(
+        self, doctor: Doctor, mailbox: Account, dovecot: Dovecot, tmp_path: Path
+    ) -> None:
+        missing = tmp_path / "ca.pem"
+        found = check(
+            doctor,
+            **imap(
+                mailbox,
+                DISPATCHER_BOUNCE_IMAP_TLS="tls",
+                DISPATCHER_BOUNCE_IMAP_PORT=str(dovecot.tls_port),
+                DISPATCHER_BOUNCE_IMAP_CA_FILE=str(missing),
+            ),
+        )
+        assert found["status"] == "fail"
+        assert f": the CA file {missing} cannot be used: " in found["message"]
+        assert found["fix"] == (
+            "set DISPATCHER_BOUNCE_IMAP_CA_FILE to a readable PEM file of CA certificates"
+        )
+
     def test_implicit_tls_to_the_plain_port(
         self, doctor: Doctor, mailbox: Account, pki: Pki
     ) -> None:
