@@ -10,7 +10,9 @@ Definitions (the report states them too):
 - median as usual (the mean of the middle two for an even count); the 95th percentile by
   nearest rank (the ⌈0.95·n⌉-th smallest); worst the largest;
 - retries: attempts beyond the first; failed attempts: every attempt the relay did not take
-  (temporary trouble and final refusals alike).
+  (temporary trouble and final refusals alike);
+- not confirmed: the municipalities the incident concerned that pressed no "Bekræft
+  modtagelse" (bounced ones included), once any municipal notice was queued.
 """
 
 from __future__ import annotations
