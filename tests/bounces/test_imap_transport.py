@@ -1,7 +1,7 @@
 """The bounce reader's connection to the IMAP server: a server that takes the connection and
 then never answers costs at most DISPATCHER_BOUNCE_IMAP_TIMEOUT and changes nothing; over TLS
 (implicit and STARTTLS) a certificate signed by the configured CA is read from, and one the
-client cannot verify is refused before the password is sent."""
+client cannot verify (another CA, or another name) is refused before the password is sent."""
 
 from __future__ import annotations
 
@@ -111,6 +111,12 @@ def tls_dovecot(pki: Pki) -> Iterator[Dovecot]:
     yield from serve(pki.loopback)
 
 
+@pytest.fixture(scope="session")
+def other_name_dovecot(pki: Pki) -> Iterator[Dovecot]:
+    """Dovecot presenting a certificate from the test CA for another name (relay.medcom.dk)."""
+    yield from serve(pki.other_name)
+
+
 @pytest.fixture
 def tls_mailbox(tls_dovecot: Dovecot) -> Account:
     return tls_dovecot.account()
@@ -172,3 +178,21 @@ class TestOverTls:
         assert len(tls_mailbox.folder("INBOX")) == 1
         # The server saw the client end the handshake, before any login.
         assert tls_dovecot.refused_handshakes(more_than=refused) == refused + 1
+
+    def test_a_certificate_for_another_name_is_refused(
+        self, told: Told, clock: FakeClock, pki: Pki, other_name_dovecot: Dovecot
+    ) -> None:
+        """Signed by the configured CA, but not for the host the reader connects to."""
+        account = other_name_dovecot.account()
+        account.append(told.bounce("postfix_rfc3464", address(told, 101)))
+        state = told.statuses()
+        runtime = over_tls(
+            told, account, other_name_dovecot, "tls", bounce_imap_ca_file=pki.ca_file
+        )
+
+        done = check_once(runtime, clock)
+
+        [problem] = done.problems
+        assert "certificate verify failed: IP address mismatch" in problem
+        assert told.statuses() == state
+        assert len(account.folder("INBOX")) == 1
