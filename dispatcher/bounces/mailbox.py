@@ -15,6 +15,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -24,11 +25,24 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from dispatcher.config import Settings
 
 BATCH = 50  # messages fetched per IMAP round trip
-IMAP_TIMEOUT = 15.0  # within the daemon's shutdown grace (20 s)
+
+
+class Step(StrEnum):
+    """How far opening the IMAP mailbox got before it failed."""
+
+    CA_FILE = "ca-file"  # DISPATCHER_BOUNCE_IMAP_CA_FILE cannot be read
+    CONNECT = "connect"  # the TCP connection or the server's greeting
+    TLS = "tls"  # the TLS handshake or the certificate
+    LOGIN = "login"
+    FOLDER = "folder"
 
 
 class MailboxUnavailable(Exception):
-    """The mailbox cannot be read: the message says which one and why."""
+    """The mailbox cannot be read: the message says which one and why; `step` what failed."""
+
+    def __init__(self, message: str, step: Step = Step.CONNECT) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 class Mailbox(Protocol):
@@ -43,44 +57,83 @@ class Mailbox(Protocol):
     def close(self) -> None: ...
 
 
+def imap_name(settings: Settings) -> str:
+    host, port = settings.bounce_imap_host or "", settings.bounce_imap_port
+    return f"imap://{settings.bounce_imap_username or ''}@{host}:{port}"
+
+
+def open_imap(settings: Settings) -> IMAPClient:
+    """A client connected (TLS as configured, the certificate verified against
+    `DISPATCHER_BOUNCE_IMAP_CA_FILE` or the system CAs) and logged in; every wait bounded by
+    `DISPATCHER_BOUNCE_IMAP_TIMEOUT`."""
+    name, host, mode = (
+        imap_name(settings),
+        settings.bounce_imap_host or "",
+        settings.bounce_imap_tls,
+    )
+    timeout = settings.bounce_imap_timeout.total_seconds()
+    if mode == "none" and not _loopback(host):
+        raise MailboxUnavailable(
+            f"{name}: DISPATCHER_BOUNCE_IMAP_TLS=none to a server that is not on this host "
+            "would send the password in clear; use tls or starttls",
+            Step.TLS,
+        )
+    try:
+        context = ssl.create_default_context(cafile=settings.bounce_imap_ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise MailboxUnavailable(
+            f"{name}: the CA file {settings.bounce_imap_ca_file} cannot be used: {exc}",
+            Step.CA_FILE,
+        ) from exc
+    try:
+        client = IMAPClient(
+            host,
+            port=settings.bounce_imap_port,
+            ssl=mode == "tls",
+            ssl_context=context,
+            timeout=timeout,
+        )
+    except ssl.SSLError as exc:
+        raise MailboxUnavailable(f"{name}: TLS: {_why(exc, timeout)}", Step.TLS) from exc
+    except (OSError, IMAPClientError) as exc:
+        raise MailboxUnavailable(f"{name}: cannot connect: {_why(exc, timeout)}") from exc
+    step = Step.TLS
+    try:
+        if mode == "starttls":
+            client.starttls(context)
+        step = Step.LOGIN
+        password = settings.bounce_imap_password
+        client.login(
+            settings.bounce_imap_username or "",
+            password.get_secret_value() if password else "",
+        )
+    except LoginError as exc:
+        close_imap(client)
+        raise MailboxUnavailable(
+            f"{name}: the login was refused: {_why(exc, timeout)}", step
+        ) from exc
+    except (OSError, IMAPClientError) as exc:
+        close_imap(client)
+        what = "STARTTLS" if step is Step.TLS else "logging in"
+        raise MailboxUnavailable(f"{name}: {what}: {_why(exc, timeout)}", step) from exc
+    return client
+
+
 class ImapMailbox:
-    """The bounce mailbox over IMAP; connects and logs in when made."""
+    """The bounce mailbox over IMAP; connects, logs in and selects the folder when made."""
 
     def __init__(self, settings: Settings) -> None:
-        host, port = settings.bounce_imap_host or "", settings.bounce_imap_port
-        self.name = f"imap://{settings.bounce_imap_username or ''}@{host}:{port}"
+        self.name = imap_name(settings)
         self._folder = settings.bounce_imap_folder
+        self._timeout = settings.bounce_imap_timeout.total_seconds()
         self._created: set[str] = set()
-        if settings.bounce_imap_tls == "none" and not _loopback(host):
-            raise MailboxUnavailable(
-                f"{self.name}: DISPATCHER_BOUNCE_IMAP_TLS=none to a server that is not on this "
-                "host would send the password in clear; use tls or starttls"
-            )
+        self._client = open_imap(settings)
         try:
-            self._client = IMAPClient(
-                host,
-                port=port,
-                ssl=settings.bounce_imap_tls == "tls",
-                ssl_context=ssl.create_default_context(),
-                timeout=IMAP_TIMEOUT,
-            )
-        except (OSError, IMAPClientError) as exc:
-            raise MailboxUnavailable(f"{self.name}: cannot connect: {_why(exc)}") from exc
-        try:
-            if settings.bounce_imap_tls == "starttls":
-                self._client.starttls(ssl.create_default_context())
-            password = settings.bounce_imap_password
-            self._client.login(
-                settings.bounce_imap_username or "",
-                password.get_secret_value() if password else "",
-            )
             self._client.select_folder(self._folder)
-        except LoginError as exc:
-            self.close()
-            raise MailboxUnavailable(f"{self.name}: the login was refused: {_why(exc)}") from exc
         except (OSError, IMAPClientError) as exc:
             self.close()
-            raise MailboxUnavailable(f"{self.name}: {self._folder}: {_why(exc)}") from exc
+            why = _why(exc, self._timeout)
+            raise MailboxUnavailable(f"{self.name}: {self._folder}: {why}", Step.FOLDER) from exc
 
     def messages(self, limit: int) -> Iterator[tuple[str, bytes]]:
         try:
@@ -90,7 +143,8 @@ class ImapMailbox:
                 for uid, data in sorted(fetched.items()):
                     yield str(uid), bytes(data.get(b"BODY[]", b""))
         except (OSError, IMAPClientError) as exc:
-            raise MailboxUnavailable(f"{self.name}: reading {self._folder}: {_why(exc)}") from exc
+            why = _why(exc, self._timeout)
+            raise MailboxUnavailable(f"{self.name}: reading {self._folder}: {why}") from exc
 
     def move(self, key: str, folder: str) -> None:
         uid = [int(key)]
@@ -107,14 +161,19 @@ class ImapMailbox:
             if self._client.has_capability("UIDPLUS"):
                 self._client.uid_expunge(uid)
         except (OSError, IMAPClientError) as exc:
-            raise MailboxUnavailable(f"{self.name}: moving to {folder}: {_why(exc)}") from exc
+            why = _why(exc, self._timeout)
+            raise MailboxUnavailable(f"{self.name}: moving to {folder}: {why}") from exc
 
     def close(self) -> None:
-        try:
-            self._client.logout()
-        except (OSError, IMAPClientError):
-            with suppress(OSError):
-                self._client.shutdown()
+        close_imap(self._client)
+
+
+def close_imap(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except (OSError, IMAPClientError):
+        with suppress(OSError):
+            client.shutdown()
 
 
 class MaildirMailbox:
@@ -161,9 +220,9 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _why(exc: BaseException) -> str:
+def _why(exc: BaseException, timeout: float = 0) -> str:
     if isinstance(exc, socket.timeout | TimeoutError):
-        return f"no answer within {IMAP_TIMEOUT:g} s"
+        return f"no answer within {timeout:g} s (DISPATCHER_BOUNCE_IMAP_TIMEOUT)"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     text = str(exc)

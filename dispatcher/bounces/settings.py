@@ -29,6 +29,17 @@ class BounceSettings(BaseModel):
     bounce_imap_tls: Literal["tls", "starttls", "none"] = Field(
         "tls", description="`tls` (implicit TLS), `starttls`, or `none` (loopback only)."
     )
+    bounce_imap_ca_file: Path | None = Field(
+        None,
+        description="CA bundle to verify the IMAP server's certificate (default: the system CAs).",
+    )
+    bounce_imap_timeout: Duration = Field(
+        timedelta(seconds=15),
+        gt=timedelta(0),
+        le=timedelta(seconds=20),
+        description="How long the IMAP server may take to answer: to connect, greet, and each "
+        "command (at most 20 s, the daemon's shutdown grace).",
+    )
     bounce_imap_username: str | None = Field(None, description="The bounce mailbox's login.")
     bounce_imap_password: SecretStr | None = Field(None, description="Its password (never logged).")
     bounce_imap_folder: str = Field("INBOX", description="The folder bounces arrive in.")

@@ -27,7 +27,8 @@ def doctor(
     ] = False,
 ) -> None:
     """Check the configuration, database and migrations, SMTP (reachability, TLS, login),
-    placeholder contacts, that every template renders for every recipient, and the clock.
+    placeholder contacts, the SMS gateway and the bounce mailbox if configured, that every
+    template renders for every recipient, and the clock.
 
     Sends no mail and changes nothing. Exits 1 if any check fails; warnings do not count."""
     from dispatcher.doctor import any_failed, diagnose

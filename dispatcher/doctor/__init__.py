@@ -15,6 +15,8 @@ from dispatcher.clock import Clock
 from dispatcher.config import ConfigError, load_settings
 from dispatcher.defaults import origin
 from dispatcher.doctor import checks, database
+from dispatcher.doctor.bounces import NAME as BOUNCES
+from dispatcher.doctor.bounces import bounce_mailbox
 from dispatcher.doctor.result import CheckResult, Status, any_failed, failed, not_checked
 from dispatcher.doctor.sms import NAME as SMS
 from dispatcher.doctor.sms import sms_gateway
@@ -34,6 +36,7 @@ CHECKS = (
     TLS,
     AUTH,
     SMS,
+    BOUNCES,
     "templates",
     "clock",
 )
@@ -66,6 +69,7 @@ def diagnose(
         results += safely(["migrations"], lambda: [database.migrations(engine)])
         results += safely([RELAY, TLS, AUTH], lambda: smtp(settings))
         results += safely([SMS], lambda: [sms_gateway(settings, registry)])
+        results += safely([BOUNCES], lambda: [bounce_mailbox(settings)])
         results += safely(
             ["templates"], lambda: [checks.templates(settings, registry, templates_from)]
         )

@@ -10,7 +10,9 @@ Definitions (the report states them too):
 - median as usual (the mean of the middle two for an even count); the 95th percentile by
   nearest rank (the ⌈0.95·n⌉-th smallest); worst the largest;
 - retries: attempts beyond the first; failed attempts: every attempt the relay did not take
-  (temporary trouble and final refusals alike).
+  (temporary trouble and final refusals alike);
+- not confirmed: the municipalities the incident concerned that pressed no "Bekræft
+  modtagelse" (bounced ones included), once any municipal notice was queued.
 """
 
 from __future__ import annotations
@@ -65,8 +67,7 @@ class Figures:
     to_first_page: float | None
     to_acknowledgement: float | None
     notices: tuple[NoticeFigures, ...]
-    # None: this installation records no confirmations (no receipt table).
-    confirmations: int | None
+    confirmations: int
     to_confirmation_median: float | None
     bounces: tuple[Unreached, ...]
     refused: tuple[Unreached, ...]
@@ -74,6 +75,8 @@ class Figures:
     retried_deliveries: int
     failed_attempts: int
     never_reached: tuple[str, ...]
+    # The municipalities told of the incident that have not confirmed, in registry order.
+    not_confirmed: tuple[str, ...]
 
 
 def minutes(start: datetime, end: datetime) -> float:
@@ -94,8 +97,7 @@ def compute(records: Records) -> Figures:
     pages = [d.finished_at for d in records.deliveries if d.notice_kind == "page" and _took(d)]
     first_page = min((p for p in pages if p is not None), default=None)
     acknowledged = records.acknowledged_at
-    receipts = records.receipts
-    confirmed = [minutes(start, at) for _, at in receipts] if receipts is not None else []
+    confirmed = [minutes(start, at) for _, at in records.receipts]
 
     def unreached(status: str, said: Callable[[Delivery], str | None]) -> tuple[Unreached, ...]:
         return tuple(
@@ -116,7 +118,7 @@ def compute(records: Records) -> Figures:
         to_first_page=minutes(start, first_page) if first_page else None,
         to_acknowledgement=minutes(start, acknowledged) if acknowledged else None,
         notices=tuple(_notice(records, n, start) for n in records.notices if n.kind in MUNICIPAL),
-        confirmations=len(receipts) if receipts is not None else None,
+        confirmations=len(records.receipts),
         to_confirmation_median=statistics.median(confirmed) if confirmed else None,
         bounces=unreached("bounced", lambda d: d.dsn),
         refused=unreached("failed", lambda d: d.last_reply),
@@ -124,6 +126,7 @@ def compute(records: Records) -> Figures:
         retried_deliveries=sum(d.attempts > 1 for d in records.deliveries),
         failed_attempts=sum(d.attempts - (d.status in ACCEPTED) for d in records.deliveries),
         never_reached=_never_reached(records),
+        not_confirmed=_not_confirmed(records),
     )
 
 
@@ -153,13 +156,24 @@ def _notice(records: Records, notice: Notice, start: datetime) -> NoticeFigures:
     )
 
 
+def _told(records: Records) -> bool:
+    """Whether any municipal notice of the incident was queued."""
+    return any(d.notice_kind in MUNICIPAL for d in records.deliveries)
+
+
+def _not_confirmed(records: Records) -> tuple[str, ...]:
+    if not _told(records):
+        return ()
+    confirmed = {name for name, _ in records.receipts}
+    return tuple(name for _, name in records.municipalities if name not in confirmed)
+
+
 def _never_reached(records: Records) -> tuple[str, ...]:
     """The municipalities that no municipal notice reached."""
     reached: defaultdict[str, bool] = defaultdict(bool)
     for d in records.deliveries:
         if d.notice_kind in MUNICIPAL:
             reached[d.audience] |= _took(d)
-    sent_any = any(d.notice_kind in MUNICIPAL for d in records.deliveries)
-    if not sent_any:
+    if not _told(records):
         return ()
     return tuple(name for audience, name in records.municipalities if not reached[audience])

@@ -1,13 +1,12 @@
 """Load one incident's records for the report: a thin read of the tables, nothing computed.
-
-Confirmations come from the `receipt` table where this installation has one (receipt
-confirmation, issue #12 point 3); without it the report says that none are recorded."""
+Municipalities are named as the registry names them; one the registry no longer has is named
+by its code."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from dispatcher.contacts.model import Registry
@@ -20,10 +19,10 @@ from dispatcher.store.tables import (
     IncidentRow,
     MessageRow,
     NoticeRow,
+    ReceiptRow,
     SignalRow,
     TimelineRow,
 )
-from dispatcher.store.types import UTCDateTime
 
 
 def load(engine: Engine, registry: Registry, number: int) -> Records | None:
@@ -71,7 +70,7 @@ def load(engine: Engine, registry: Registry, number: int) -> Records | None:
             municipalities=tuple(
                 (m.audience, addressee(m)) for m in affected(registry, codes) if told
             ),
-            receipts=_receipts(session, number),
+            receipts=_receipts(session, registry, number),
         )
 
 
@@ -99,15 +98,17 @@ def _deliveries(session: Session, number: int) -> tuple[Delivery, ...]:
     )
 
 
-def _receipts(session: Session, number: int) -> tuple[tuple[str, datetime], ...] | None:
-    if not inspect(session.connection()).has_table("receipt"):
-        return None
-    at = UTCDateTime(timezone=True)
-    rows = session.execute(
-        text(
-            "SELECT municipality_code, confirmed_at FROM receipt WHERE incident_id = :n "
-            "ORDER BY confirmed_at"
-        ).columns(confirmed_at=at),
-        {"n": number},
-    ).all()
-    return tuple((f"kommune-{code}", confirmed) for code, confirmed in rows)
+def _receipts(
+    session: Session, registry: Registry, number: int
+) -> tuple[tuple[str, datetime], ...]:
+    rows = session.scalars(
+        select(ReceiptRow)
+        .where(col(ReceiptRow.incident_id) == number)
+        .order_by(col(ReceiptRow.confirmed_at), col(ReceiptRow.municipality_code))
+    )
+    return tuple((_name(registry, r.municipality_code), r.confirmed_at) for r in rows)
+
+
+def _name(registry: Registry, code: int) -> str:
+    municipality = registry.municipality(code)
+    return addressee(municipality) if municipality is not None else f"kommune {code}"

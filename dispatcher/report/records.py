@@ -51,5 +51,5 @@ class Records:
     deliveries: tuple[Delivery, ...]
     # (audience, official name) of the municipalities the incident concerned, in registry order.
     municipalities: tuple[tuple[str, str], ...]
-    # (audience, confirmed at); None when this installation records no confirmations.
-    receipts: tuple[tuple[str, datetime], ...] | None
+    # (the municipality's official name, when it confirmed), first confirmation first.
+    receipts: tuple[tuple[str, datetime], ...]

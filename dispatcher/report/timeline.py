@@ -27,6 +27,12 @@ LABELS = {
     "bounce_delayed": "Forsinket",
     "drill": "Øvelse",
     "scope": "Afgrænset",
+    "reminder": "Påmindelse om at bekræfte",
+    "call_list": "Ringeliste til ejeren",
+    "relay_failing": "Relæet fejler",
+    "page_failed": "Kald mislykkedes",
+    "channels_exhausted": "Ingen kanal virker",
+    "resend": "Sendt igen",
 }
 STATUSES = {
     "triggered": "åben, ikke kvitteret",
@@ -39,6 +45,7 @@ NOTICES = {
     "update": "opdatering",
     "all_clear": "afmelding",
     "correction": "rettelse",
+    "reminder": "påmindelse",
     "vendor_alert": "besked til leverandørerne",
     "page": "kald",
     "owner": "besked om ejer",

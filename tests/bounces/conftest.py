@@ -3,15 +3,10 @@ incident whose notices have gone out over real SMTP with VERP return paths."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from string import Template
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
@@ -25,36 +20,19 @@ from dispatcher.runtime import Runtime
 from dispatcher.store.db import transaction
 from dispatcher.store.tables import DeliveryRow, MessageRow
 from tests.support.clock import FakeClock
-from tests.support.dovecot import DOVECOT, Account, Dovecot
+from tests.support.dovecot import Account, Dovecot, reading, serve
 from tests.support.drain import drain
+from tests.support.dsn import sample
 from tests.support.incidents import fmk_down
 from tests.support.registry import few_municipalities
 
-SAMPLES = Path(__file__).parent / "samples"
 BOUNCE_ADDRESS = "bounces@medcom.example"
 SENDER = "fmk-beredskab@medcom.example"
 
 
-def sample(name: str, *, message_id: str, recipient: str, return_path: str) -> bytes:
-    """The sample `name`.eml with the original's Message-ID, the failed recipient and the
-    address the bounce was sent to filled in, with CRLF line ends as on the wire."""
-    text = (SAMPLES / f"{name}.eml").read_text(encoding="utf-8")
-    filled = Template(text).substitute(
-        message_id=message_id, recipient=recipient, return_path=return_path
-    )
-    return filled.replace("\n", "\r\n").encode("utf-8")
-
-
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
-    if shutil.which(DOVECOT) is None and not Path(DOVECOT).exists():
-        if os.environ.get("CI"):
-            pytest.fail("dovecot is not installed; .ci/run installs Debian's dovecot-imapd")
-        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd); CI runs these")
-    server = Dovecot()
-    server.start()
-    yield server
-    server.stop()
+    yield from serve()
 
 
 @pytest.fixture
@@ -98,19 +76,6 @@ def _id(value: int | None) -> int:
     return value
 
 
-def reading(settings: Settings, account: Account) -> Settings:
-    return settings.model_copy(
-        update={
-            "bounce_address": BOUNCE_ADDRESS,
-            "bounce_imap_host": account.host,
-            "bounce_imap_port": account.port,
-            "bounce_imap_tls": "none",
-            "bounce_imap_username": account.username,
-            "bounce_imap_password": SecretStr(account.password),
-        }
-    )
-
-
 @pytest.fixture
 async def told(
     settings: Settings,
@@ -120,7 +85,9 @@ async def told(
     clock: FakeClock,
     mailbox: Account,
 ) -> Told:
-    runtime = Runtime(reading(settings, mailbox), engine, few_municipalities(registry), renderer)
+    runtime = Runtime(
+        reading(settings, mailbox, BOUNCE_ADDRESS), engine, few_municipalities(registry), renderer
+    )
     number, _ = service.trigger(runtime.dispatch, fmk_down(), clock.now())
     sender = Sender(engine, runtime.settings, clock)
     await drain(sender, engine, clock)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatcher.bounces.dsn import Report, Verdict, read
-from tests.bounces.conftest import sample
+from tests.support.dsn import sample
 
 ORIGINAL = "<fmk.1-abcd1234.1.kommune-101@medcom.example>"
 RECIPIENT = "fmk-beredskab@koebenhavn.kommune.example"

@@ -37,7 +37,7 @@ class TestHealthySetup:
         lines = check_lines(result.stdout)
         assert list(lines) == list(CHECKS)
         assert all(line.startswith("✓") for line in lines.values()), result.stdout
-        assert result.stdout.splitlines()[-1] == "Ready: 11 passed, 0 warning(s), 0 failed"
+        assert result.stdout.splitlines()[-1] == "Ready: 12 passed, 0 warning(s), 0 failed"
         assert f"127.0.0.1:{smtp.port} answers: 220" in lines["smtp"]
         assert "the schema is at the newest revision" in lines["migrations"]
         assert "sample notices render" in lines["templates"]
@@ -55,7 +55,7 @@ class TestHealthySetup:
             f"    {CONTACTS}/municipalities.csv:2: placeholder address "
             "fmk-beredskab@koebenhavn.kommune.example must be replaced"
         ) in result.stdout
-        assert result.stdout.splitlines()[-1] == "Ready: 10 passed, 1 warning(s), 0 failed"
+        assert result.stdout.splitlines()[-1] == "Ready: 11 passed, 1 warning(s), 0 failed"
 
     def test_json_lists_every_check(self, doctor: Doctor) -> None:
         result = doctor("--json", DISPATCHER_CONTACTS_DIR=str(CONTACTS))
@@ -63,7 +63,7 @@ class TestHealthySetup:
         assert result.exit_code == 0, result.output
         document = json.loads(result.stdout)
         assert document["ok"] is True
-        assert document["counts"] == {"pass": 10, "warn": 1, "fail": 0}
+        assert document["counts"] == {"pass": 11, "warn": 1, "fail": 0}
         assert [check["name"] for check in document["checks"]] == list(CHECKS)
         placeholders = document["checks"][2]
         assert placeholders["status"] == "warn"
@@ -90,7 +90,7 @@ class TestWrongSmtpPort:
         assert lines["smtp-auth"].startswith("✗ smtp-auth: not checked")
         for name in ("configuration", "database", "migrations", "templates", "clock"):
             assert lines[name].startswith("✓"), lines[name]
-        assert result.stdout.splitlines()[-1] == "Not ready: 8 passed, 0 warning(s), 3 failed"
+        assert result.stdout.splitlines()[-1] == "Not ready: 9 passed, 0 warning(s), 3 failed"
 
 
 class TestDatabase:

@@ -92,8 +92,8 @@ RECORDS = Records(
     deliveries=DELIVERIES,
     municipalities=MUNICIPALITIES,
     receipts=(
-        ("kommune-825", at(3, 10)),
-        ("kommune-101", at(2, 30)),
-        ("kommune-147", at(2, 40)),
+        ("Læsø Kommune", at(3, 10)),
+        ("Københavns Kommune", at(2, 30)),
+        ("Frederiksberg Kommune", at(2, 40)),
     ),
 )

@@ -70,14 +70,22 @@ class TestTheHandWorkedIncident:
         # Aarhus got the update, Odense the initial notice; Bornholm bounced both.
         assert self.figures.never_reached == ("Bornholms Regionskommune",)
 
+    def test_not_confirmed(self) -> None:
+        # Of the six, København, Frederiksberg and Læsø confirmed; in registry order the rest.
+        assert self.figures.not_confirmed == (
+            "Odense Kommune",
+            "Aarhus Kommune",
+            "Bornholms Regionskommune",
+        )
+
 
 class TestWithoutTheRecords:
     """What the report says when a record does not exist."""
 
-    def test_no_receipt_table(self) -> None:
-        figures = compute(replace(RECORDS, receipts=None))
-        assert figures.confirmations is None
-        assert figures.to_confirmation_median is None
+    def test_nobody_confirmed(self) -> None:
+        figures = compute(replace(RECORDS, receipts=()))
+        assert (figures.confirmations, figures.to_confirmation_median) == (0, None)
+        assert figures.not_confirmed == tuple(name for _, name in RECORDS.municipalities)
 
     def test_opened_from_the_command_line(self) -> None:
         figures = compute(replace(RECORDS, signals=()))
@@ -93,6 +101,7 @@ class TestWithoutTheRecords:
         assert figures.to_acknowledgement is None
         assert figures.notices == ()
         assert figures.never_reached == ()
+        assert figures.not_confirmed == ()  # nobody was asked to confirm
         assert (figures.confirmations, figures.to_confirmation_median) == (0, None)
 
 

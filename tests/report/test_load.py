@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect, update
+from sqlalchemy import Engine, update
 from sqlmodel import col
 from typer.testing import CliRunner
 
@@ -19,7 +19,7 @@ from dispatcher.outbox.sender import Sender
 from dispatcher.report.figures import Spread, compute
 from dispatcher.report.load import load
 from dispatcher.store.db import transaction
-from dispatcher.store.tables import DeliveryRow, DeliveryStatus, SignalRow
+from dispatcher.store.tables import DeliveryRow, DeliveryStatus, ReceiptRow, SignalRow
 from tests.support.clock import FakeClock
 from tests.support.drain import drain
 from tests.support.incidents import fmk_down
@@ -87,8 +87,42 @@ class TestTheLoader:
         assert figures.never_reached == ("Ærø Kommune",)
         assert [(b.name, b.said) for b in figures.bounces] == [("Ærø Kommune", "5.1.1 no such")]
         assert figures.retries == 0
-        has_receipts = inspect(engine).has_table("receipt")
-        assert (figures.confirmations is None) is not has_receipts
+        assert (figures.confirmations, len(figures.not_confirmed)) == (0, 98)
+
+    async def test_confirmations_by_the_registrys_names(
+        self,
+        dispatch: service.Dispatch,
+        sender: Sender,
+        engine: Engine,
+        clock: FakeClock,
+        registry: Registry,
+    ) -> None:
+        """Read from the receipt table, named as the registry names them; a code the registry
+        no longer has is counted and named by its code."""
+        start = clock.now()
+        number = await an_incident(dispatch, sender, engine, clock)
+        with transaction(engine) as session:
+            for code, after in ((825, 20), (101, 10), (999, 30)):
+                at = start + after * MINUTE
+                session.add(
+                    ReceiptRow(
+                        incident_id=number,
+                        municipality_code=code,
+                        confirmed_at=at,
+                        link_issued_at=start,
+                    )
+                )
+        records = load(engine, registry, number)
+        assert records is not None
+        assert records.receipts == (
+            ("Københavns Kommune", start + 10 * MINUTE),
+            ("Læsø Kommune", start + 20 * MINUTE),
+            ("kommune 999", start + 30 * MINUTE),
+        )
+        figures = compute(records)
+        assert (figures.confirmations, figures.to_confirmation_median) == (3, 20.0)
+        assert len(figures.not_confirmed) == 96
+        assert "Læsø Kommune" not in figures.not_confirmed
 
     def test_no_such_incident(self, engine: Engine, registry: Registry) -> None:
         assert load(engine, registry, 99) is None

@@ -46,9 +46,14 @@ class TestMarkdown:
         assert "- 8 afsendelsesforsøg, som relæet ikke tog imod." in self.report
         assert "## Kommuner, der aldrig blev nået\n\n- Bornholms Regionskommune\n" in self.report
 
-    def test_without_a_receipt_table_it_says_so(self) -> None:
-        report = render(replace(RECORDS, receipts=None), "md", NOW)
-        assert "Ikke registreret: denne installation registrerer ikke" in report
+    def test_who_has_not_confirmed(self) -> None:
+        assert (
+            "Ikke bekræftet (3): Odense Kommune, Aarhus Kommune, Bornholms Regionskommune."
+            in self.report
+        )
+        nobody = render(replace(RECORDS, receipts=()), "md", NOW)
+        assert "Ingen kommune har bekræftet modtagelsen." in nobody
+        assert "Ikke bekræftet (6): Københavns Kommune, " in nobody
 
     def test_text_cannot_break_a_table(self) -> None:
         entry = replace(RECORDS.timeline[0], text="a | b\nc")

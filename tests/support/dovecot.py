@@ -1,6 +1,8 @@
 """A real IMAP server for the tests: Debian's Dovecot (`dovecot-imapd`, which `.ci/run`
 installs), started on loopback on a free port with a throw-away configuration — its own
-base_dir, users in a static passwd-file, mail in a temporary folder, no TLS, no systemd.
+base_dir, users in a static passwd-file, mail in a temporary folder, no systemd. Without a
+certificate it speaks plain IMAP only; with one (from tests/support/tls.py's test CA) it also
+offers STARTTLS on that port and implicit TLS on `tls_port`.
 
 Run as root (as CI is), Dovecot's login processes run as the package's `dovenull` user and the
 mail as `dovecot`; otherwise everything runs as the current user.
@@ -18,15 +20,21 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from imapclient import IMAPClient
+from pydantic import SecretStr
 
+from dispatcher.config import Settings
 from dispatcher.mailcatcher import free_port
+from tests.support.tls import ServerCert
 
 DOVECOT = "/usr/sbin/dovecot"
 START_TIMEOUT = 30.0
+ACCOUNTS = 200  # made before the server starts, for `Dovecot.account`
 
 CONFIG = """\
 base_dir = {root}/run
@@ -35,7 +43,7 @@ instance_name = dispatcher-test-{port}
 log_path = {root}/dovecot.log
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -58,7 +66,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
   chroot =
 }}
@@ -76,6 +85,9 @@ class Account:
     port: int
     username: str
     password: str
+
+    def passwd_line(self) -> str:
+        return f"{self.username}:{{PLAIN}}{self.password}\n"
 
     def client(self) -> IMAPClient:
         client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
@@ -110,11 +122,15 @@ class Account:
 class Dovecot:
     """The server, as a child process in the foreground (`-F`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ServerCert | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="dispatcher-dovecot-"))
         self.root.chmod(0o755)  # the login and mail users must reach the sockets and files
         self.port = free_port()
-        (self.root / "passwd").write_text("", encoding="utf-8")
+        self.tls_port = free_port() if tls is not None else 0
+        ssl = f"ssl = yes\nssl_cert = <{tls.cert}\nssl_key = <{tls.key}" if tls else "ssl = no"
+        self._unused = [self._new_account() for _ in range(ACCOUNTS)]
+        passwd = "".join(a.passwd_line() for a in self._unused)
+        (self.root / "passwd").write_text(passwd, encoding="utf-8")
         (self.root / "passwd").chmod(0o644)
         mail = self.root / "mail"
         mail.mkdir()
@@ -131,6 +147,8 @@ class Dovecot:
             CONFIG.format(
                 root=self.root,
                 port=self.port,
+                tls_port=self.tls_port,
+                ssl=ssl,
                 internal=internal,
                 internal_group=internal_group,
                 login=login,
@@ -162,14 +180,20 @@ class Dovecot:
             return False
 
     def account(self) -> Account:
-        """A new, empty mailbox with its own login."""
-        username = f"bounces-{uuid.uuid4().hex[:10]}@medcom.example"
-        password = uuid.uuid4().hex
+        """A new, empty mailbox with its own login: one of those written before the server
+        started, while they last. A user added later is known only once Dovecot reloads the
+        passwd-file, after a failed login that its authentication penalty makes cost seconds."""
+        if self._unused:
+            return self._unused.pop()
+        account = self._new_account()
         with (self.root / "passwd").open("a", encoding="utf-8") as passwd:
-            passwd.write(f"{username}:{{PLAIN}}{password}\n")
-        account = Account("127.0.0.1", self.port, username, password)
+            passwd.write(account.passwd_line())
         self._wait_for_login(account)
         return account
+
+    def _new_account(self) -> Account:
+        username = f"bounces-{uuid.uuid4().hex[:10]}@medcom.example"
+        return Account("127.0.0.1", self.port, username, uuid.uuid4().hex)
 
     def _wait_for_login(self, account: Account) -> None:
         """Dovecot reloads the passwd-file when it changes; wait until it knows the user."""
@@ -188,6 +212,20 @@ class Dovecot:
         text = "".join(p.read_text(errors="replace") for p in paths if p.exists())
         return text[-2000:]
 
+    def refused_handshakes(self, more_than: int = -1) -> int:
+        """How many connections the client closed in the TLS handshake, refusing the server's
+        certificate, before any login — waiting a moment for more than `more_than` to be
+        logged (Dovecot writes its log from another process)."""
+        log = self.root / "dovecot.log"
+        deadline = time.monotonic() + 5
+        while True:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            lines = text.splitlines()
+            count = sum("alert unknown ca" in x and "no auth attempts" in x for x in lines)
+            if count > more_than or time.monotonic() > deadline:
+                return count
+            time.sleep(0.05)
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
@@ -197,3 +235,35 @@ class Dovecot:
                 self._process.kill()
                 self._process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def serve(tls: ServerCert | None = None) -> Iterator[Dovecot]:
+    """The body of a session fixture: a running server, or the test skipped (failed in CI)
+    when Dovecot is not installed."""
+    if shutil.which(DOVECOT) is None and not Path(DOVECOT).exists():
+        if os.environ.get("CI"):
+            pytest.fail("dovecot is not installed; .ci/run installs Debian's dovecot-imapd")
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd); CI runs these")
+    server = Dovecot(tls)
+    server.start()
+    yield server
+    server.stop()
+
+
+def reading(settings: Settings, account: Account, bounce_address: str) -> Settings:
+    """`settings` with `account` as the bounce mailbox (plain IMAP on loopback) and VERP
+    return paths under `bounce_address`."""
+    return settings.model_copy(update=imap_settings(account, bounce_address))
+
+
+def imap_settings(account: Account, bounce_address: str) -> dict[str, object]:
+    """The settings that make `account` the bounce mailbox and `bounce_address` the VERP
+    return path, as a `Settings.model_copy` update."""
+    return {
+        "bounce_address": bounce_address,
+        "bounce_imap_host": account.host,
+        "bounce_imap_port": account.port,
+        "bounce_imap_tls": "none",
+        "bounce_imap_username": account.username,
+        "bounce_imap_password": SecretStr(account.password),
+    }
