@@ -226,5 +226,6 @@ def _signal_resolved(
     if not policy.recovery_window:
         return resolve(incident, event.actor, None, up_since, now)
     recovering = replace(incident, fmk_up_since=up_since, all_clear_at=now + policy.recovery_window)
-    text = f"FMK up; all-clear at {recovering.all_clear_at:%H:%M} UTC unless it goes down again"
+    when = local_time(now + policy.recovery_window)
+    text = f"FMK up; all-clear at {when} (Copenhagen) unless it goes down again"
     return Decision(recovering, (Record("sds_resolved", event.actor, text),))

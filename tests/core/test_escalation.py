@@ -17,6 +17,7 @@ from dispatcher.core.model import (
     Incident,
     Notify,
     Policy,
+    Record,
     Rejected,
     Resolve,
     SignalOutage,
@@ -187,6 +188,11 @@ class TestResolution:
         recovering = at(informed, 40, SignalResolved(T0 + 38 * MIN))
         assert sent(recovering) == []
         assert recovering.incident.all_clear_at == T0 + 55 * MIN
+        [record] = [e for e in recovering.effects if isinstance(e, Record)]
+        # People read the timeline: Copenhagen time (T0 + 55 min is 03:55 there), not UTC.
+        assert record.text == (
+            "FMK up; all-clear at 2021-12-31 03:55 (Copenhagen) unless it goes down again"
+        )
         assert sent(at(recovering.incident, 54.9)) == []
         done = at(recovering.incident, 55)
         assert sent(done) == [(NoticeKind.ALL_CLEAR, Audience.MUNICIPALITIES)]
