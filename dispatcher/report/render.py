@@ -11,7 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from dispatcher.notices.timefmt import to_local
 from dispatcher.report.figures import MUNICIPAL, Figures, compute
 from dispatcher.report.records import Records
-from dispatcher.report.timeline import NOTICES, STATUSES, lines
+from dispatcher.report.timeline import STATUSES, lines
+from dispatcher.report.wording import NOTICES
 
 FORMATS = ("md", "html")
 _ENV = Environment(

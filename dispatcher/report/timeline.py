@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dispatcher.report.records import Records
+from dispatcher.report.wording import danish, notice
 
 LABELS = {
     "triggered": "Hændelse åbnet",
@@ -40,17 +41,6 @@ STATUSES = {
     "resolved": "afsluttet",
     "cancelled": "annulleret (falsk alarm)",
 }
-NOTICES = {
-    "initial": "første besked",
-    "update": "opdatering",
-    "all_clear": "afmelding",
-    "correction": "rettelse",
-    "reminder": "påmindelse",
-    "vendor_alert": "besked til leverandørerne",
-    "page": "kald",
-    "owner": "besked om ejer",
-    "oncall_info": "besked til vagten",
-}
 
 
 @dataclass(frozen=True)
@@ -62,16 +52,23 @@ class Line:
 
 
 def lines(records: Records) -> list[Line]:
-    found = [Line(at, "sds", "Signal fra SDS", "FMK nede (outage)") for at in records.signals]
-    found += [Line(e.at, e.actor, LABELS.get(e.kind, e.kind), e.text) for e in records.timeline]
-    for notice in records.notices:
+    found = [Line(at, "sds", "Signal fra SDS", "FMK nede") for at in records.signals]
+    found += [
+        Line(e.at, e.actor, LABELS.get(e.kind, e.kind), danish(e.kind, e.text))
+        for e in records.timeline
+    ]
+    for sent in records.notices:
         done = [
             d.finished_at
             for d in records.deliveries
-            if d.notice_sequence == notice.sequence and d.finished_at is not None
+            if d.notice_sequence == sent.sequence and d.finished_at is not None
         ]
         if done:
-            what = f"#{notice.sequence} {NOTICES.get(notice.kind, notice.kind)}"
-            text = f"den sidste af {len(done)} leverancer taget imod af relæet"
+            what = f"#{sent.sequence} {notice(sent.kind)}"
+            text = (
+                "leverancen taget imod af relæet"
+                if len(done) == 1
+                else f"den sidste af {len(done)} leverancer taget imod af relæet"
+            )
             found.append(Line(max(done), "relæ", what, text))
     return sorted(found, key=lambda line: line.at)

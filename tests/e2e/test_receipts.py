@@ -289,9 +289,10 @@ class TestHvemMangler:
         never = "".join(f"- {name[code]}\n" for code in BOUNCED)
         assert f"## Kommuner, der aldrig blev nået\n\n{never}\n" in out
         assert (
-            "| 31.12.2021 03:30 | dispatcher | Påmindelse om at bekræfte | reminder to 5 "
-            "municipalities that have not confirmed |"
+            "| 31.12.2021 03:30 | dispatcher | Påmindelse om at bekræfte | påmindelse til 5 "
+            "kommuner, der ikke har bekræftet |"
         ) in out
         assert (
-            "| 31.12.2021 04:00 | dispatcher | Ringeliste til ejeren | 8 municipalities to" in out
+            "| 31.12.2021 04:00 | dispatcher | Ringeliste til ejeren | 8 kommuner at ringe til |"
+            in out
         )
