@@ -10,7 +10,7 @@ from datetime import datetime
 
 import structlog
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from dispatcher.config import Settings
@@ -19,11 +19,11 @@ from dispatcher.core.model import Decision, Incident, Rejected
 from dispatcher.incidents.mapping import to_core
 from dispatcher.incidents.service import Dispatch, apply_in, open_in, open_incident_id
 from dispatcher.maintenance import sds, suppress
-from dispatcher.signals import heartbeat
+from dispatcher.signals import heartbeat, one_statement
 from dispatcher.signals.durability import may_be_lazy
 from dispatcher.signals.model import Signal, SignalConflict, SignalKind, SignalOutcome
 from dispatcher.signals.routing import ApplyToOpen, Heartbeat, Ignore, OpenNew, route
-from dispatcher.store.db import transaction
+from dispatcher.store.db import is_sqlite, transaction
 from dispatcher.store.tables import IncidentRow, SignalRow
 
 log = structlog.get_logger(__name__)
@@ -47,20 +47,39 @@ def receive_signal(
 ) -> SignalOutcome:
     """Carry out `signal` once. Raises SignalConflict if its event id came with another body.
     `also` runs in the same transaction with the answer of a signal handled now (not of a
-    repeat), e.g. to remember which incident an alert group belongs to."""
+    repeat), e.g. to remember which incident an alert group belongs to.
+
+    A transaction that fails because someone else handled the same event id just now, or
+    because the database cut the connection off (a restart since the last request: the pool
+    does not ping a connection in steady use, store.db), is tried again; the event id makes
+    that safe even if the lost connection had committed."""
+    heartbeat_only = signal.kind is SignalKind.HEARTBEAT
+    one = heartbeat_only and also is None and not is_sqlite(d.engine)
     for attempt in range(1, ATTEMPTS + 1):
         try:
+            if one:
+                done = one_statement.receive_heartbeat(
+                    d.engine, signal.event_id, body_sha256, now, heartbeat.MONITOR
+                )
+                if done is not None:
+                    what = "signal.duplicate" if "duplicate" in done.body else "signal.received"
+                    log.debug(what, event_id=signal.event_id, kind=str(signal.kind))
+                    return done
             # A heartbeat's commit may be lazy (signals.durability); every other one is not.
-            begin = may_be_lazy if signal.kind is SignalKind.HEARTBEAT else transaction
+            begin = may_be_lazy if heartbeat_only else transaction
             with begin(d.engine) as session:
                 return _receive(session, d, signal, body_sha256, now, settings, also)
-        except IntegrityError:
-            # Someone else handled the same event id, or opened an incident, just now: the
-            # next attempt sees it and answers accordingly.
-            if attempt == ATTEMPTS:
+        except DBAPIError as exc:
+            if not _worth_retrying(exc) or attempt == ATTEMPTS:
                 raise
-            log.info("signal.retry", event_id=signal.event_id, attempt=attempt)
+            log.info("signal.retry", event_id=signal.event_id, attempt=attempt, error=str(exc))
     raise AssertionError("unreachable")
+
+
+def _worth_retrying(exc: DBAPIError) -> bool:
+    """Someone else handled the same event id, or opened an incident, just now (the next
+    attempt sees it and answers accordingly), or the connection was found dead and replaced."""
+    return isinstance(exc, IntegrityError) or exc.connection_invalidated
 
 
 def _receive(

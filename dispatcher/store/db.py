@@ -1,20 +1,33 @@
 """The engine and sessions. SQLite gets WAL, a busy timeout and write-locking transactions;
-`read_only` transactions take no write lock, so readers never wait for a writer."""
+`read_only` transactions take no write lock, so readers never wait for a writer.
+
+A PostgreSQL connection that has waited in the pool `PING_AFTER_IDLE` or longer is pinged
+when it is checked out, and replaced if the server cut it off (a restart, a failover): what
+`pool_pre_ping` does, but not for a connection that was in use a moment ago, which is how a
+stream of requests uses the pool, and which then paid a round trip per request. A statement
+on a connection that turns out dead fails with a disconnect error
+(`DBAPIError.connection_invalidated`), and SQLAlchemy then replaces every connection the pool
+held before it; a caller that retries its transaction on such an error (signals.service)
+rides out a restart that came between two of its requests."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10
 READ_ONLY = "dispatcher_read_only"
+PING_AFTER_IDLE = timedelta(seconds=1)
+_CHECKED_IN = "dispatcher_checked_in"
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
@@ -26,7 +39,28 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> E
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, connect_args=connect_args)
+    _ping_when_idle(engine, PING_AFTER_IDLE.total_seconds())
+    return engine
+
+
+def _ping_when_idle(engine: Engine, after_s: float) -> None:
+    """Ping a pooled connection at checkout if it has waited `after_s` or longer; one that
+    does not answer is replaced, and so is every other the pool held (see the docstring)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < after_s:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.InvalidatePoolError(f"ping at checkout: {error}") from error
 
 
 def _sqlite_engine(url: str, database: str | None, busy_timeout_ms: int) -> Engine:
