@@ -6,8 +6,9 @@ What a `lazy` transaction gives up is only the wait for the disk at its commit: 
 shortly after (by PostgreSQL's WAL writer, or by a timer here for SQLite), so only a crash of
 the database's host (power, kernel) within that window can lose it.
 
-- PostgreSQL: `SET LOCAL synchronous_commit TO OFF` for that transaction; the WAL writer
-  flushes it within 3 × `wal_writer_delay` (0.6 s with the default 200 ms).
+- PostgreSQL: `SET LOCAL synchronous_commit TO OFF` for that transaction (or, for the usual
+  beat, the same inside the one statement of `signals.one_statement`); the WAL writer flushes
+  it within 3 × `wal_writer_delay` (0.6 s with the default 200 ms).
 - SQLite: the transaction commits under `PRAGMA synchronous=NORMAL` (in WAL mode the data is
   in the WAL file, safe from a process crash, consistent after a power loss); the WAL file is
   fsynced `SQLITE_FLUSH_WITHIN` after the first such commit, as `synchronous=FULL` does at
