@@ -1,7 +1,8 @@
 """Heartbeats at the webhook: they wake the senders only when they may have queued a page (a
 heartbeat stream no longer sets the sender claiming from the queue at every request,
 docs/performance.md, "Intake"), and their lazy commit (signals.durability) answers a failing
-database with the same 503 as every other signal."""
+database with the same 503 as every other signal, while a connection the database cut off
+between two heartbeats is retried, not a 503."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from dispatcher.http.app import create_app
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.runtime import Runtime
 from dispatcher.signals.auth import sign
+from dispatcher.store.db import is_sqlite
 from tests.http.conftest import BreakStore
 from tests.http.test_webhook import HEARTBEAT, OUTAGE, PATH, SECRET, encode
+from tests.signals.test_one_statement import make_other_engine, terminate_others
 from tests.support.clock import FakeClock
 
 
@@ -91,3 +94,22 @@ async def test_a_heartbeat_to_a_failing_database_is_a_503_to_retry(
     assert failed.status_code == 503, failed.text
     assert failed.json()["error"] == "database_unavailable"
     assert "Retry-After" in failed.headers
+
+
+async def test_a_heartbeat_after_the_server_cut_the_connection_off_is_answered(
+    post: Post, engine: Engine
+) -> None:
+    """PostgreSQL restarted, or the backend was terminated, between two heartbeats: the pool
+    does not ping a connection in steady use (store.db), so the second heartbeat meets the dead
+    connection and is tried again on a new one, not answered 503 (signals.service)."""
+    if is_sqlite(engine):
+        pytest.skip("the SQLite engine has no server to lose")
+    assert (await post(HEARTBEAT))["action"] == "heartbeat"
+    assert (await post({**HEARTBEAT, "event_id": "sds-hb-0002"}))["resumed"] is False
+    other = make_other_engine(engine)
+    try:
+        assert terminate_others(other) >= 1
+    finally:
+        other.dispose()
+    answer = await post({**HEARTBEAT, "event_id": "sds-hb-0003"})
+    assert answer == {"action": "heartbeat", "resumed": False}
