@@ -50,9 +50,9 @@ def receive_signal(
     repeat), e.g. to remember which incident an alert group belongs to.
 
     A transaction that fails because someone else handled the same event id just now, or
-    because the database cut the connection off (a restart since the last request: the pool
-    does not ping a connection in steady use, store.db), is tried again; the event id makes
-    that safe even if the lost connection had committed."""
+    because the database had cut its connection off (a restart since the last request: the
+    pool does not ping a connection in steady use, store.db), is tried again; the event id
+    makes that safe even if the lost connection had committed."""
     heartbeat_only = signal.kind is SignalKind.HEARTBEAT
     one = heartbeat_only and also is None and not is_sqlite(d.engine)
     for attempt in range(1, ATTEMPTS + 1):
@@ -70,16 +70,18 @@ def receive_signal(
             with begin(d.engine) as session:
                 return _receive(session, d, signal, body_sha256, now, settings, also)
         except DBAPIError as exc:
-            if not _worth_retrying(exc) or attempt == ATTEMPTS:
+            if not _worth_retrying(exc, attempt) or attempt == ATTEMPTS:
                 raise
             log.info("signal.retry", event_id=signal.event_id, attempt=attempt, error=str(exc))
     raise AssertionError("unreachable")
 
 
-def _worth_retrying(exc: DBAPIError) -> bool:
+def _worth_retrying(exc: DBAPIError, attempt: int) -> bool:
     """Someone else handled the same event id, or opened an incident, just now (the next
-    attempt sees it and answers accordingly), or the connection was found dead and replaced."""
-    return isinstance(exc, IntegrityError) or exc.connection_invalidated
+    attempt sees it and answers accordingly), or the first attempt found its pooled connection
+    dead (SQLAlchemy has replaced the pool's connections; a second disconnect means the
+    database does not answer, and that is a 503 without waiting for a third)."""
+    return isinstance(exc, IntegrityError) or (exc.connection_invalidated and attempt == 1)
 
 
 def _receive(
