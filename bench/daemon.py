@@ -11,6 +11,7 @@ figure is printed with the load average when it was taken: the machine is shared
 
     python -m bench.daemon [--rounds 10] [--stores sqlite,postgresql] [--pg postgresql+psycopg://…]
     python -m bench.daemon --only heartbeats [--count 2000]   # the intake figures alone, ~1 min
+    python -m bench.daemon --only start   # launch, idle and the CLI alone, ~1 min per store
 
 BENCH_LOG_LEVEL (default WARNING) is the daemons' DISPATCHER_LOG_LEVEL.
 """
@@ -22,6 +23,7 @@ import asyncio
 import http.client
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -285,34 +287,77 @@ def messages_of(url: str, incident: int) -> list[tuple[str, str, bytes]]:
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-def cli(url: str) -> tuple[list[float], list[float]]:
+CLI_COMMANDS = {
+    "dispatcher --help": ["--help"],
+    "dispatcher incident list": ["incident", "list"],
+    "dispatcher incident show 1": ["incident", "show", "1"],
+    "dispatcher status": ["status"],
+}
+
+
+def cli(url: str, runs: int = 5) -> dict[str, tuple[list[float], list[float]]]:
+    """Per CLI command, run as a subprocess (the commands interleaved): the wall-clock and the
+    CPU (user + system) milliseconds of each run. The CPU time depends less on what else the
+    shared machine does. `status` exits 1 when no replica leads, which is what it should say
+    here."""
     environment = {**os.environ, "DISPATCHER_DATABASE_URL": url}
-    runs: dict[str, list[float]] = {"help": [], "list": []}
-    for _ in range(5):
-        for name, args in (("help", ["--help"]), ("list", ["incident", "list"])):
+    times: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in CLI_COMMANDS}
+    for _ in range(runs):
+        for name, args in CLI_COMMANDS.items():
+            cpu = _children_cpu()
             began = time.perf_counter()
-            subprocess.run(
+            done = subprocess.run(
                 [sys.executable, "-m", "dispatcher", *args],
                 env=environment,
                 capture_output=True,
-                check=True,
+                check=False,
             )
-            runs[name].append((time.perf_counter() - began) * 1000)
-    return runs["help"], runs["list"]
+            times[name][0].append((time.perf_counter() - began) * 1000)
+            times[name][1].append((_children_cpu() - cpu) * 1000)
+            assert done.returncode in (0, 1), (name, done.stderr)
+    return times
 
 
-def bench_store(store: str, url: str, rounds: int, count: int, folder: Path) -> None:
-    print(f"{store}:", flush=True)
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_start(store: str, url: str, folder: Path) -> None:
+    """Launch → ready on a fresh database (the migrations run) and again on the same database,
+    now at the head (a restart: no Alembic); the idle daemon's CPU and memory; and the CLI
+    against it, with one incident in the database for `incident show 1`."""
+    with relay() as (smtp_port, _stamps):
+        environment = env(url, smtp_port, free_port())
+        port = int(environment["DISPATCHER_HTTP_PORT"])
+        with daemon(environment, folder / f"{store}-start.log") as (_process, ready):
+            print(
+                f"  {'serve launch → ready, fresh database':<44} {ready * 1000:8.0f} ms  ", end=""
+            )
+            print(f"(load {load()})", flush=True)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            answer = post(connection, outage(f"{store}-start-{time.time_ns()}"))
+            connection.close()
+            cancel(url, int(answer["incident"]))
+        with daemon(environment, folder / f"{store}-start.log") as (process, ready):
+            print(
+                f"  {'serve launch → ready, schema at head':<44} {ready * 1000:8.0f} ms  ", end=""
+            )
+            print(f"(load {load()})", flush=True)
+            time.sleep(3)
+            cpu, rss = idle(process, 20)
+            print(f"  {'idle serve over 20 s':<44} {cpu:8.2f} % CPU  {rss:6.1f} MiB  ", end="")
+            print(f"(load {load()})", flush=True)
+            for name, (wall, cpu) in cli(url).items():
+                report(name, wall)
+                report("  of it CPU", cpu)
+
+
+def bench_send(store: str, url: str, rounds: int, count: int, folder: Path) -> None:
     with relay() as (smtp_port, stamps):
         http_port = free_port()
         environment = env(url, smtp_port, http_port)
-        with daemon(environment, folder / f"{store}.log") as (process, ready):
-            print(f"  {'serve launch → ready':<44} {ready * 1000:8.0f} ms  (load {load()})")
-            time.sleep(3)
-            cpu, rss = idle(process, 20)
-            print(
-                f"  {'idle serve over 20 s':<44} {cpu:8.2f} % CPU  {rss:6.1f} MiB  (load {load()})"
-            )
+        with daemon(environment, folder / f"{store}.log") as (process, _ready):
             pages = []
             connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
             for index in range(rounds):
@@ -350,9 +395,6 @@ def bench_store(store: str, url: str, rounds: int, count: int, folder: Path) -> 
         report("POST → last of 98 notices + 3 copies", ours)
         report("bare aiosmtplib, 4 connections, 101 msgs", bare)
         print(f"  ratio (p50): {pct(ours, 50) / pct(bare, 50):.2f}x the bare client")
-    helps, lists = cli(url)
-    report("dispatcher --help", helps)
-    report("dispatcher incident list", lists)
 
 
 def main() -> None:
@@ -360,7 +402,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
-    parser.add_argument("--only", choices=["heartbeats"], help="run only these figures")
+    parser.add_argument(
+        "--only",
+        choices=["heartbeats", "start"],
+        help="run only these figures (start: launch → ready, idle, the CLI)",
+    )
     parser.add_argument("--count", type=int, default=400, help="heartbeats per figure")
     args = parser.parse_args()
     print(f"load average at start {load()} (1/5/15 min); the machine is shared")
@@ -368,8 +414,11 @@ def main() -> None:
     def run(store: str, url: str, folder: Path) -> None:
         if args.only == "heartbeats":
             heartbeats(store, url, args.count, folder)
-        else:
-            bench_store(store, url, args.rounds, args.count, folder)
+            return
+        print(f"{store}:", flush=True)
+        bench_start(store, url, folder)
+        if args.only is None:
+            bench_send(store, url, args.rounds, args.count, folder)
 
     with tempfile.TemporaryDirectory() as tmp:
         for store in args.stores.split(","):

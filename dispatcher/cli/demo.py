@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import Annotated
 
@@ -28,6 +27,8 @@ def demo(
     loopback, which saves every message under var/mail/, and pages by SMS through its own fake
     gateway on loopback. Nothing leaves this machine.
     """
+    import asyncio
+
     from dispatcher import logs
     from dispatcher.cli.runtime import build_or_fail
     from dispatcher.demo import workspace

@@ -10,7 +10,14 @@ import typer
 from rich.markup import escape
 
 from dispatcher.cli.context import console, fail, state
-from dispatcher.cli.runtime import actor_of, open_runtime, parse_local_time, report_daemon
+from dispatcher.cli.runtime import (
+    actor_of,
+    open_runtime,
+    open_store,
+    parse_local_time,
+    registry_or_fail,
+    report_daemon,
+)
 from dispatcher.clock import SystemClock
 from dispatcher.contacts.model import EojSystem
 from dispatcher.core.enums import Release
@@ -268,11 +275,9 @@ def list_(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
 ) -> None:
     """List incidents, newest first."""
-    from dispatcher.cli.render import show_list
-    from dispatcher.incidents import queries
+    from dispatcher.cli.listing import list_incidents, show_list
 
-    runtime = open_runtime(ctx)
-    show_list(queries.list_incidents(runtime.engine, include_closed=not open_only))
+    show_list(list_incidents(open_store(ctx), include_closed=not open_only))
 
 
 @incident_app.command()
@@ -281,8 +286,8 @@ def show(ctx: typer.Context, number: Number) -> None:
     from dispatcher.cli.render import show_detail
     from dispatcher.incidents import queries
 
-    runtime = open_runtime(ctx)
-    detail = queries.incident_detail(runtime.engine, number)
+    registry = registry_or_fail(state(ctx).settings)
+    detail = queries.incident_detail(open_store(ctx), number)
     if detail is None:
         fail(f"there is no incident #{number}")
-    show_detail(detail, runtime.registry)
+    show_detail(detail, registry)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from rich.markup import escape
 from rich.table import Table
 
 from dispatcher.cli.context import console
+from dispatcher.cli.runtime import local as local  # noqa: PLC0414 (re-exported)
 from dispatcher.contacts.model import Registry
 from dispatcher.core.model import (
     Acknowledge,
@@ -24,9 +23,7 @@ from dispatcher.store.tables import DeliveryStatus
 
 if TYPE_CHECKING:
     from dispatcher.incidents.queries import IncidentDetail
-    from dispatcher.store.tables import IncidentRow
 
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 MARKS = {
     DeliveryStatus.SENT: "[green]✓ sent[/]",
     DeliveryStatus.PENDING: "[yellow]… pending[/]",
@@ -34,12 +31,6 @@ MARKS = {
     DeliveryStatus.FAILED: "[bold red]✗ FAILED[/]",
     DeliveryStatus.BOUNCED: "[bold red]✗ BOUNCED[/] (not reached)",
 }
-
-
-def local(moment: datetime | None) -> str:
-    if moment is None:
-        return "–"
-    return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def describe_action(number: int, event: Event, decision: Decision) -> str:
@@ -68,27 +59,6 @@ def show_decision(decision: Decision, registry: Registry) -> None:
         console.print(f"Queued the {notice.kind} notice for {escape(to)}.", highlight=False)
     if decision.incident.next_update_at is not None:
         console.print(f"Next update due {local(decision.incident.next_update_at)}.")
-
-
-def show_list(incidents: list[IncidentRow]) -> None:
-    if not incidents:
-        console.print("No incidents.")
-        return
-    table = Table("#", "status", "summary", "down since", "owner", "next update", "closed")
-    for row in incidents:
-        marks = ("[bold]ØVELSE[/] " if row.drill else "") + (
-            f"[{escape(row.scope_label)}] " if row.scope_label else ""
-        )
-        table.add_row(
-            str(row.id),
-            row.status,
-            marks + escape(row.summary),
-            local(row.down_since),
-            escape(row.owner or "–"),
-            local(row.next_update_at),
-            local(row.closed_at),
-        )
-    console.print(table)
 
 
 def show_detail(detail: IncidentDetail, registry: Registry) -> None:

@@ -16,10 +16,18 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from dispatcher.config import Settings
+    from dispatcher.contacts.model import Registry
     from dispatcher.runtime import Runtime
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 CLI_BUSY_TIMEOUT_MS = 5_000  # the daemon's transactions are short; a user should not wait long
+
+
+def local(moment: datetime | None) -> str:
+    """A stored (UTC) time as Danish people read it; "–" for none."""
+    if moment is None:
+        return "–"
+    return moment.astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def build_or_fail(settings: Settings, engine: Engine | None = None) -> Runtime:
@@ -34,21 +42,46 @@ def build_or_fail(settings: Settings, engine: Engine | None = None) -> Runtime:
         fail(str(exc))
 
 
+def registry_or_fail(settings: Settings) -> Registry:
+    """The contact registry alone (no templates), or a plain error naming the bad file."""
+    from dispatcher.contacts.csvcheck import RegistryError
+    from dispatcher.contacts.registry import load_registry
+
+    try:
+        return load_registry(settings.contacts_dir)
+    except RegistryError as exc:
+        fail(str(exc))
+
+
+def open_store(ctx: typer.Context) -> Engine:
+    """The database, if its schema is current, for a command that only reads it: no
+    registry, templates or ORM loaded. A database that is locked, unreachable or at another
+    schema raises, for `dispatcher.cli.errors` to explain."""
+    from dispatcher.store import schema
+
+    engine = _engine(ctx)
+    schema.check(engine)
+    return engine
+
+
 def open_runtime(ctx: typer.Context) -> Runtime:
     """The runtime on a database whose schema is current. Bad contacts or templates fail
-    here; a database that is locked, unreachable or at another schema raises, for
-    `dispatcher.cli.errors` to explain. A locked SQLite database fails after
-    `CLI_BUSY_TIMEOUT_MS`, not the daemon's longer wait."""
-    from dispatcher.store.db import make_engine
-    from dispatcher.store.migrate import check_schema
+    here, before the database is read; then as `open_store`."""
+    from dispatcher.store import schema
 
-    settings = state(ctx).settings
-    engine = make_engine(settings.database_url, busy_timeout_ms=CLI_BUSY_TIMEOUT_MS)
-    # Close the command's database connections when it ends, however it ends.
-    ctx.call_on_close(engine.dispose)
-    runtime = build_or_fail(settings, engine)
-    check_schema(runtime.engine)
+    runtime = build_or_fail(state(ctx).settings, _engine(ctx))
+    schema.check(runtime.engine)
     return runtime
+
+
+def _engine(ctx: typer.Context) -> Engine:
+    """The command's engine, disposed of when the command ends, however it ends. A locked
+    SQLite database fails after `CLI_BUSY_TIMEOUT_MS`, not the daemon's longer wait."""
+    from dispatcher.store.engine import make_engine
+
+    engine = make_engine(state(ctx).settings.database_url, busy_timeout_ms=CLI_BUSY_TIMEOUT_MS)
+    ctx.call_on_close(engine.dispose)
+    return engine
 
 
 def actor_of(given: str | None, settings: Settings) -> str:

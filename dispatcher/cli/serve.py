@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,8 @@ from dispatcher.cli.context import console, fail, state
 
 def serve(ctx: typer.Context) -> None:
     """Run the daemon: send notices, keep the 2-hour cadence, serve HTTP."""
+    import asyncio
+
     import structlog
 
     from dispatcher import logs

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dispatcher.cli.context import console
+from dispatcher.cli.context import console, state
 from dispatcher.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -32,17 +32,18 @@ def status(ctx: typer.Context) -> None:
     Exits 1 when no replica leads (nothing is being sent) or the relay fails (nothing gets
     through), so scripts can check it."""
     from dispatcher.cli.render import local
-    from dispatcher.cli.runtime import open_runtime
+    from dispatcher.cli.runtime import open_store, registry_or_fail
     from dispatcher.daemon.replicas import STALE_AFTER
     from dispatcher.daemon.supervise import loads
     from dispatcher.oncall.duty import on_duty_now
     from dispatcher.outbox import relay
     from dispatcher.store.tables import DeliveryStatus
 
-    runtime = open_runtime(ctx)
+    registry = registry_or_fail(state(ctx).settings)
+    engine = open_store(ctx)
     now = SystemClock().now()
-    replicas, lease, deliveries, oldest, open_incidents = _read(runtime.engine)
-    health = relay.health(runtime.engine)
+    replicas, lease, deliveries, oldest, open_incidents = _read(engine)
+    health = relay.health(engine)
     leader = lease.holder if lease and lease.expires_at and lease.expires_at > now else None
     table = Table(
         "replica", "host", "pid", "started", "last seen", "role", "tasks", title="Replicas"
@@ -83,7 +84,7 @@ def status(ctx: typer.Context) -> None:
     if oldest is not None and oldest <= now:
         waited = f"; oldest pending {(now - oldest).total_seconds():.0f} s"
     console.print(f"Deliveries: {counts}{waited}.", highlight=False)
-    on_call = on_duty_now(runtime.engine, runtime.registry, now).escalation.oncall
+    on_call = on_duty_now(engine, registry, now).escalation.oncall
     names = ", ".join(person.name for person in on_call)
     console.print(f"On call: {escape(names)} (`dispatcher oncall now` says why).", highlight=False)
     for incident in open_incidents:

@@ -36,7 +36,7 @@ from dispatcher.paging import failures, provider
 from dispatcher.paging.sender import SmsSender
 from dispatcher.runtime import Runtime
 from dispatcher.signals import heartbeat
-from dispatcher.store import migrate
+from dispatcher.store import schema
 from dispatcher.waiting import first_of
 
 log = structlog.get_logger(__name__)
@@ -170,7 +170,7 @@ class Daemon:
         engine = self.runtime.engine
         listener = self._listen()
         try:
-            await asyncio.to_thread(migrate.upgrade, engine)
+            await asyncio.to_thread(schema.upgrade_if_behind, engine)
             replica = await asyncio.to_thread(replicas.register, engine, self.clock.now())
         except BaseException:
             listener.close()  # the HTTP server never took it over

@@ -25,7 +25,6 @@ from typing import Any
 
 import anyio
 import structlog
-from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, text
@@ -36,7 +35,7 @@ from dispatcher.http.deps import HttpServices, services
 from dispatcher.http.errors import database_error
 from dispatcher.metrics import collector as metrics
 from dispatcher.outbox import relay
-from dispatcher.store import migrate
+from dispatcher.store import schema
 from dispatcher.store.db import probe
 
 log = structlog.get_logger(__name__)
@@ -141,12 +140,12 @@ def _probe_store(engine: Engine) -> tuple[Checks, dict[str, object] | None]:
         with probe(engine, PROBE_TIMEOUT_MS) as conn:
             conn.execute(text("SELECT 1"))
             try:
-                current = MigrationContext.configure(conn).get_current_revision()
+                current = schema.current_revision(conn)
             except Exception as exc:
                 reason = f"cannot read the schema revision: {database_error(exc, engine)}"
                 checks["schema"] = _failed(reason)
                 return checks, None
-            checks["schema"] = _check_schema(engine, current)
+            checks["schema"] = _check_schema(current)
             found = relay.read(conn).as_json() if checks["schema"]["ok"] else None
     except Exception as exc:
         checks["database"] = _failed(database_error(exc, engine))
@@ -154,8 +153,8 @@ def _probe_store(engine: Engine) -> tuple[Checks, dict[str, object] | None]:
     return checks, found
 
 
-def _check_schema(engine: Engine, current: str | None) -> dict[str, Any]:
-    head = migrate.head_revision(engine)
+def _check_schema(current: str | None) -> dict[str, Any]:
+    head = schema.HEAD
     if current == head:
         return _passed()
     found = f"at revision {current}" if current else "not migrated (no Alembic revision)"

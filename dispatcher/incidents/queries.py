@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
-from dispatcher.core.enums import Status
 from dispatcher.core.receipts import Summary, summarise
 from dispatcher.incidents.receipts import receipts
 from dispatcher.store.db import transaction
@@ -71,15 +70,6 @@ _SEVERITY = {
     DeliveryStatus.FAILED: 3,
     DeliveryStatus.BOUNCED: 4,
 }
-
-
-def list_incidents(engine: Engine, *, include_closed: bool = True) -> list[IncidentRow]:
-    query = select(IncidentRow).order_by(col(IncidentRow.id).desc())
-    if not include_closed:
-        open_states = [Status.TRIGGERED.value, Status.ACKNOWLEDGED.value]
-        query = query.where(col(IncidentRow.status).in_(open_states))
-    with transaction(engine) as session:
-        return list(session.scalars(query))
 
 
 def incident_detail(engine: Engine, incident_id: int) -> IncidentDetail | None:
