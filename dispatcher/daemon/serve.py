@@ -20,7 +20,6 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatcher.bounces.reader import BounceReader
 from dispatcher.clock import Clock
 from dispatcher.daemon import replicas
 from dispatcher.daemon.http_server import HttpLimits, HttpServer
@@ -61,9 +60,6 @@ class Daemon:
             SmsSender(runtime.dispatch, runtime.settings, clock, gateway, leader=self._fence)
             if gateway is not None
             else None
-        )
-        self.bounces = BounceReader(
-            runtime, clock, leading=self._leading, on_recorded=self.sender.wake.set
         )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._tick_wanted = asyncio.Event()
@@ -212,7 +208,12 @@ class Daemon:
             sms_sender = self.sms_sender
             supervised["sms"] = lambda: sms_sender.run(self.stop)
         if self.runtime.settings.bounces_configured:
-            supervised["bounces"] = lambda: self.bounces.run(self.stop)
+            from dispatcher.bounces.reader import BounceReader  # IMAP, DSNs: only if configured
+
+            bounces = BounceReader(
+                self.runtime, self.clock, leading=self._leading, on_recorded=self.sender.wake.set
+            )
+            supervised["bounces"] = lambda: bounces.run(self.stop)
         tasks: set[asyncio.Task[object]] = {
             *(
                 asyncio.create_task(self.supervisor.run(name, work), name=name)

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-
-import icalendar
+from typing import TYPE_CHECKING
 
 from dispatcher.contacts.model import Person
 from dispatcher.notices.timefmt import COPENHAGEN
+
+if TYPE_CHECKING:
+    import icalendar
 
 PRODID = "-//MedCom//FMK outage dispatcher//DA"
 SUMMARY = "Planlagt vedligehold af FMK"
@@ -51,7 +53,10 @@ def calendar(
     attendees: Sequence[Person] = (),
     name: str | None = None,
 ) -> bytes:
-    """The iCalendar object holding `entries`, as bytes (UTF-8, CRLF line ends)."""
+    """The iCalendar object holding `entries`, as bytes (UTF-8, CRLF line ends). The library
+    is loaded on the first call: a daemon that sends no maintenance notice never needs it."""
+    import icalendar
+
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -71,6 +76,8 @@ def calendar(
 def _event(
     entry: Entry, method: Method, organizer: Person, attendees: Sequence[Person]
 ) -> icalendar.Event:
+    import icalendar
+
     event = icalendar.Event()
     event.add("uid", entry.uid)
     event.add("sequence", entry.sequence)
@@ -98,6 +105,8 @@ def _event(
 
 
 def _address(person: Person) -> icalendar.vCalAddress:
+    import icalendar
+
     address = icalendar.vCalAddress(f"mailto:{person.email}")
     if person.name:
         address.params["CN"] = person.name

@@ -133,14 +133,15 @@ class Sender:
                 loop.call_soon_threadsafe(self.wake.set)
 
         unsubscribe = wakeup.subscribe(self._engine, wake_from_any_thread)
-        listening = None
-        if not is_sqlite(self._engine):
+        others, listening = watch.sqlite_watch(self._engine), None
+        if others is not None:
+            listening = asyncio.create_task(watch.follow(others, self.wake.set))
+        elif not is_sqlite(self._engine):
             listening = asyncio.create_task(watch.listen(self._engine, self.wake.set))
-        others = watch.sqlite_watch(self._engine)
         try:
             while not stop.is_set():
                 try:
-                    await self._stream(stop, others)
+                    await self._stream(stop)
                 except* SQLAlchemyError as group:
                     log.error("sender.database_unavailable", error=str(group.exceptions[0]))
                     with suppress(TimeoutError):
@@ -151,11 +152,9 @@ class Sender:
             if listening is not None:
                 listening.cancel()
                 await asyncio.gather(listening, return_exceptions=True)
-            if others is not None:
-                others.close()
             await self.close()
 
-    async def _stream(self, stop: asyncio.Event, others: watch.SqliteWatch | None) -> None:
+    async def _stream(self, stop: asyncio.Event) -> None:
         """Keep up to one claimed delivery per connection waiting in the queue, beyond those
         being sent, until `stop` or until we no longer lead; then hand back what waits."""
         lanes: asyncio.Queue[queue.Claim | None] = asyncio.Queue()
@@ -163,7 +162,7 @@ class Sender:
             for connection in self._connections:
                 group.create_task(self._lane(connection, lanes))
             try:
-                await self._feed(lanes, stop, others)
+                await self._feed(lanes, stop)
             finally:
                 waiting = _drain(lanes)
                 for _ in self._connections:
@@ -176,16 +175,14 @@ class Sender:
         self,
         lanes: asyncio.Queue[queue.Claim | None],
         stop: asyncio.Event,
-        others: watch.SqliteWatch | None,
     ) -> None:
         while not stop.is_set():
-            # A wake-up or a foreign commit from here on may be rows this claim does not see.
+            # A wake-up (a foreign commit included) from here on may be rows this claim does
+            # not see.
             self.wake.clear()
-            if others is not None:
-                others.changed()
             allowed, fence = self._fence()
             if not allowed:
-                await self._idle(stop, None, others)
+                await self._idle(stop, None)
                 continue
             if lanes.qsize() >= self._concurrency:
                 self._taken.clear()
@@ -196,16 +193,14 @@ class Sender:
                 lanes.put_nowait(claim)
             if not claims:
                 due = await asyncio.to_thread(queue.next_due_at, self._engine)
-                await self._idle(stop, due, others)
+                await self._idle(stop, due)
 
-    async def _idle(
-        self, stop: asyncio.Event, due: datetime | None, others: watch.SqliteWatch | None
-    ) -> None:
-        """Wait until there may be work: a wake-up, another process's commit (SQLite), `due`
+    async def _idle(self, stop: asyncio.Event, due: datetime | None) -> None:
+        """Wait until there may be work: a wake-up (another process's commit included), `due`
         reached by our clock, or `RESCAN` since we last read the queue."""
         loop = asyncio.get_running_loop()
         until = loop.time() + RESCAN.total_seconds()
-        step = (watch.SQLITE_POLL if others is not None else IDLE_POLL).total_seconds()
+        step = IDLE_POLL.total_seconds()
         while not stop.is_set() and loop.time() < until:
             wait = step
             if due is not None:
@@ -215,8 +210,6 @@ class Sender:
                     await first_of(stop, self.wake)
                     return
             if due is not None and self._clock.now() >= due:
-                return
-            if others is not None and others.changed():
                 return
 
     async def close(self) -> None:

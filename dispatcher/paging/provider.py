@@ -6,7 +6,6 @@ from pydantic import SecretStr
 
 from dispatcher.config import Settings
 from dispatcher.paging.gateway import SmsCallbacks, SmsGateway
-from dispatcher.paging.gatewayapi import GatewayApi, GatewayApiCallbacks
 
 REPORTS_PATH = "/api/sms/reports"
 INBOUND_PATH = "/api/sms/inbound"
@@ -19,6 +18,8 @@ def callback_url(settings: Settings) -> str:
 def gateway(settings: Settings) -> SmsGateway | None:
     if not settings.sms_gateway_url:
         return None
+    from dispatcher.paging.gatewayapi import GatewayApi  # httpx and PyJWT: only with SMS
+
     return GatewayApi(
         base_url=settings.sms_gateway_url,
         token=_secret(settings.sms_token),
@@ -33,7 +34,11 @@ def gateway(settings: Settings) -> SmsGateway | None:
 def callbacks(settings: Settings) -> SmsCallbacks | None:
     """The reader of the gateway's callbacks, or None without a webhook secret."""
     secret = _secret(settings.sms_webhook_secret).strip()
-    return GatewayApiCallbacks(secret) if secret else None
+    if not secret:
+        return None
+    from dispatcher.paging.gatewayapi import GatewayApiCallbacks
+
+    return GatewayApiCallbacks(secret)
 
 
 def _secret(value: SecretStr | None) -> str:
