@@ -82,7 +82,7 @@ def explain(exc: Exception, database_url: str | None) -> list[str]:
     where a database error happened."""
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-    from dispatcher.store.migrate import SchemaMismatch
+    from dispatcher.store.schema import SchemaMismatch
 
     if isinstance(exc, SchemaMismatch):
         return [f"cannot use the database {_shown(database_url)}: {exc}"]

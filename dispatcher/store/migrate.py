@@ -10,14 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
+from dispatcher.store.schema import SchemaMismatch
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x464D4B4D  # "FMKM": one migration at a time per database
 UPGRADE = "run `dispatcher db upgrade` (`dispatcher serve` also migrates when it starts)"
-
-
-class SchemaMismatch(Exception):
-    """The database's schema is not the one this version of the dispatcher works with; the
-    message says which and what to do."""
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -17,6 +17,11 @@ HEAD = "0011"
 VERSION_TABLE = "alembic_version"
 
 
+class SchemaMismatch(Exception):
+    """The database's schema is not the one this version of the dispatcher works with; the
+    message says which and what to do."""
+
+
 def current_revision(conn: Connection) -> str | None:
     """The revision in the version table, or None if it is missing or empty (never migrated).
     More than one row (Alembic branches, which this project does not use) is an error."""
@@ -34,7 +39,7 @@ def at_head(engine: Engine) -> bool:
 
 
 def check(engine: Engine) -> None:
-    """Return if the schema is current; else raise `migrate.SchemaMismatch`, which says why."""
+    """Return if the schema is current; else raise `SchemaMismatch`, saying why."""
     if at_head(engine):
         return
     from dispatcher.store.migrate import check_schema

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, text
 
 from dispatcher.store import schema
 from dispatcher.store.db import make_engine
-from dispatcher.store.migrate import SchemaMismatch, alembic_config, head_revision
+from dispatcher.store.migrate import alembic_config, head_revision
+from dispatcher.store.schema import SchemaMismatch
 from tests.support.databases import BACKENDS, PgDatabases
 
 
