@@ -189,6 +189,9 @@ def stamping_relay() -> Iterator[tuple[int, Connection]]:
         yield port, ours
     finally:
         stop.set()
+        while relay.is_alive():  # read what it still sends, or it blocks on a full pipe
+            while ours.poll(0.05):
+                ours.recv()
         relay.join()
 
 
