@@ -21,7 +21,7 @@ import multiprocessing
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -101,9 +101,13 @@ def stamped(stamps: Stamps) -> Iterator[None]:
     send, finish = smtp.SmtpConnection.send, queue.finish
 
     async def timed_send(
-        self: smtp.SmtpConnection, envelope_from: str, rcpt: str, raw: bytes
+        self: smtp.SmtpConnection,
+        envelope_from: str,
+        rcpt: str,
+        raw: bytes,
+        ready: Callable[[], Awaitable[object]] | None = None,
     ) -> str:
-        reply = await send(self, envelope_from, rcpt, raw)
+        reply = await send(self, envelope_from, rcpt, raw, ready)
         stamps.sender[rcpt] = now_ns()
         return reply
 
@@ -185,6 +189,9 @@ def stamping_relay() -> Iterator[tuple[int, Connection]]:
         yield port, ours
     finally:
         stop.set()
+        while relay.is_alive():  # read what it still sends, or it blocks on a full pipe
+            while ours.poll(0.05):
+                ours.recv()
         relay.join()
 
 

@@ -12,6 +12,7 @@ figure is printed with the load average when it was taken: the machine is shared
     python -m bench.daemon [--rounds 10] [--stores sqlite,postgresql] [--pg postgresql+psycopg://…]
     python -m bench.daemon --only heartbeats [--count 2000]   # the intake figures alone, ~1 min
     python -m bench.daemon --only start   # launch, idle and the CLI alone, ~1 min per store
+    python -m bench.daemon --only pages|notices [--rounds 10]  # pages / the 98 notices alone
 
 BENCH_LOG_LEVEL (default WARNING) is the daemons' DISPATCHER_LOG_LEVEL.
 """
@@ -44,6 +45,7 @@ from dispatcher.signals.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 SECRET = "bench-" + "s" * 40
 ONCALL = {"khs@medcom.dk", "ibs@medcom.dk"}  # contacts/escalation.csv
+CONCURRENCY = 4  # the daemon's DISPATCHER_SEND_CONCURRENCY by default
 
 
 def load() -> str:
@@ -358,18 +360,44 @@ def bench_send(store: str, url: str, rounds: int, count: int, folder: Path) -> N
         http_port = free_port()
         environment = env(url, smtp_port, http_port)
         with daemon(environment, folder / f"{store}.log") as (process, _ready):
-            pages = []
-            connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
-            for index in range(rounds):
-                began = time.monotonic()
-                answer = post(connection, outage(f"{store}-page-{time.time_ns()}-{index}"))
-                got = stamps.until(lambda g: {r for r, _ in g} >= ONCALL)
-                pages.append((max(t for r, t in got if r in ONCALL) - began) * 1000)
-                cancel(url, int(answer["incident"]))
-                stamps.flush()
-            connection.close()
-            report("POST → both on-call pages at the relay", pages)
+            report(
+                "POST → both on-call pages at the relay",
+                pages(store, url, http_port, rounds, stamps),
+            )
             heartbeat_figures(process, http_port, count)
+    notices(store, url, rounds, folder)
+
+
+def pages_only(store: str, url: str, rounds: int, folder: Path) -> None:
+    """The pages figure alone, on a daemon of its own."""
+    print(f"{store}:", flush=True)
+    with relay() as (smtp_port, stamps):
+        http_port = free_port()
+        with daemon(env(url, smtp_port, http_port), folder / f"{store}-pages.log"):
+            report(
+                "POST → both on-call pages at the relay",
+                pages(store, url, http_port, rounds, stamps),
+            )
+
+
+def pages(store: str, url: str, http_port: int, rounds: int, stamps: Relay) -> list[float]:
+    """Signed outage POST → both on-call pages at the relay, ms, `rounds` times."""
+    times = []
+    connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
+    for index in range(rounds):
+        began = time.monotonic()
+        answer = post(connection, outage(f"{store}-page-{time.time_ns()}-{index}"))
+        got = stamps.until(lambda g: {r for r, _ in g} >= ONCALL)
+        times.append((max(t for r, t in got if r in ONCALL) - began) * 1000)
+        cancel(url, int(answer["incident"]))
+        stamps.flush()
+    connection.close()
+    return times
+
+
+def notices(store: str, url: str, rounds: int, folder: Path) -> None:
+    """POST → the last of the 98 notices and 3 vendor copies (release immediate), round by
+    round against the bare client sending the same 101 messages over as many connections."""
     with relay() as (smtp_port, stamps):
         http_port = free_port()
         environment = env(url, smtp_port, http_port, municipal_release="immediate")
@@ -387,13 +415,13 @@ def bench_send(store: str, url: str, rounds: int, count: int, folder: Path) -> N
                 cancel(url, int(answer["incident"]))
                 stamps.flush()
                 began = time.monotonic()
-                asyncio.run(bare_client(smtp_port, messages, 4))
+                asyncio.run(bare_client(smtp_port, messages, CONCURRENCY))
                 got = stamps.take(101)
                 bare.append((max(t for _, t in got) - began) * 1000)
             connection.close()
         report("the outage POST alone (release immediate)", posts)
         report("POST → last of 98 notices + 3 copies", ours)
-        report("bare aiosmtplib, 4 connections, 101 msgs", bare)
+        report(f"bare aiosmtplib, {CONCURRENCY} connections, 101 msgs", bare)
         print(f"  ratio (p50): {pct(ours, 50) / pct(bare, 50):.2f}x the bare client")
 
 
@@ -404,7 +432,7 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument(
         "--only",
-        choices=["heartbeats", "start"],
+        choices=["heartbeats", "start", "pages", "notices"],
         help="run only these figures (start: launch → ready, idle, the CLI)",
     )
     parser.add_argument("--count", type=int, default=400, help="heartbeats per figure")
@@ -415,7 +443,13 @@ def main() -> None:
         if args.only == "heartbeats":
             heartbeats(store, url, args.count, folder)
             return
+        if args.only == "pages":
+            pages_only(store, url, args.rounds, folder)
+            return
         print(f"{store}:", flush=True)
+        if args.only == "notices":
+            notices(store, url, args.rounds, folder)
+            return
         bench_start(store, url, folder)
         if args.only is None:
             bench_send(store, url, args.rounds, args.count, folder)

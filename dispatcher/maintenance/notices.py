@@ -6,7 +6,7 @@ caller's transaction."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -18,9 +18,8 @@ from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.maintenance import Plan, Window
 from dispatcher.maintenance.calendar import Entry, Method, calendar
 from dispatcher.notices.context import NoticeContext, WindowFacts
-from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
-from dispatcher.notices.timefmt import COPENHAGEN
+from dispatcher.outbox import mail as outbox_mail
 from dispatcher.outbox.enqueue import Addressee, group_people
 from dispatcher.store.tables import (
     DeliveryRow,
@@ -95,7 +94,6 @@ def enqueue(session: Session, mail: WindowMail, plan: Plan, *, actor: str, now: 
     esc = mail.registry.escalation
     domain = esc.sender.email.rpartition("@")[2]
     earlier = _thread_ids(session, row.id, notice.id, plan.due_at)
-    thread = f"mw{row.id}-{row.uid[:8]}"
     method = Method.CANCEL if plan.kind is NoticeKind.MAINT_CANCELLED else Method.REQUEST
     entry = Entry(
         uid=calendar_uid(row, domain),
@@ -106,56 +104,43 @@ def enqueue(session: Session, mail: WindowMail, plan: Plan, *, actor: str, now: 
         stamp=plan.due_at,
         scope_label=mail.window.scope_label,
     )
-    facts = _facts(mail, plan)
-    headers = {"X-FMK-Notice": str(plan.kind), "X-FMK-Maintenance": str(row.id)}
-    for to in queued:
-        context = NoticeContext(
-            kind=plan.kind,
-            incident=None,
-            sequence=notice.sequence,
-            issued_at=plan.due_at,
-            next_update_at=None,
-            message=None,
-            recipient=to.recipient,
-            municipality_count=len(affected(mail.registry, mail.window.scope)),
-            contacts=esc,
-            maintenance=facts,
-        )
-        rendered = mail.renderer.render(context)
-        rfc_id = make_message_id(thread, notice.sequence, to.audience, domain)
-        ics = calendar([entry], method=method, organizer=esc.sender, attendees=to.to)
-        message = build_message(
-            rendered,
-            sender=esc.sender,
-            reply_to=esc.reply_to,
+    common = NoticeContext(
+        kind=plan.kind,
+        incident=None,
+        sequence=notice.sequence,
+        issued_at=plan.due_at,
+        next_update_at=None,
+        message=None,
+        recipient=esc.sender,
+        municipality_count=len(affected(mail.registry, mail.window.scope)),
+        contacts=esc,
+        maintenance=_facts(mail, plan),
+    )
+    letters = [
+        outbox_mail.Letter(
+            audience=to.audience,
+            rendered=mail.renderer.render(replace(common, recipient=to.recipient)),
             to=to.to,
             cc=to.cc,
-            message_id=rfc_id,
             references=earlier[to.audience],
-            date=plan.due_at.astimezone(COPENHAGEN),
-            headers=headers,
-            calendar=(str(method), ics),
+            recipients=tuple(person.email for person in to.to),
+            calendar=(
+                str(method),
+                calendar([entry], method=method, organizer=esc.sender, attendees=to.to),
+            ),
         )
-        stored = MessageRow(
-            notice_id=notice.id,
-            audience=to.audience,
-            rfc_message_id=rfc_id,
-            envelope_from=esc.sender.email,
-            subject=rendered.subject,
-            raw=as_bytes(message),
-        )
-        session.add(stored)
-        session.flush()
-        assert stored.id is not None
-        for person in to.to:
-            session.add(
-                DeliveryRow(
-                    message_id=stored.id,
-                    recipient=person.email,
-                    enqueued_at=plan.due_at,
-                    next_attempt_at=plan.due_at,
-                )
-            )
+        for to in queued
+    ]
+    head = outbox_mail.Letterhead(
+        notice_id=notice.id,
+        thread=f"mw{row.id}-{row.uid[:8]}",
+        sequence=notice.sequence,
+        sender=esc.sender,
+        reply_to=esc.reply_to,
+        dated=plan.due_at,
+        headers={"X-FMK-Notice": str(plan.kind), "X-FMK-Maintenance": str(row.id)},
+    )
+    outbox_mail.write(session, head, letters)
     return len(queued)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -18,16 +18,14 @@ from dispatcher.core.kinds import NoticeKind
 from dispatcher.core.model import Incident, Notify
 from dispatcher.notices.context import NoticeContext
 from dispatcher.notices.info import describe
-from dispatcher.notices.message import as_bytes, build_message, make_message_id
 from dispatcher.notices.render import NoticeRenderer, addressee
-from dispatcher.notices.timefmt import COPENHAGEN
 from dispatcher.oncall.duty import on_duty
-from dispatcher.outbox import wakeup
+from dispatcher.outbox import mail
 from dispatcher.outbox.facts import facts
 from dispatcher.outbox.receipts import receipt_link, reminded
 from dispatcher.outbox.sequence import municipal_count, next_sequence, thread_ids
 from dispatcher.paging import outbox as paging
-from dispatcher.store.tables import DeliveryRow, IncidentRow, MessageRow, NoticeRow
+from dispatcher.store.tables import IncidentRow, NoticeRow
 
 HEARTBEAT_THREAD = "sds-heartbeat"
 
@@ -175,7 +173,6 @@ def enqueue_notice(
     # Municipal notices are numbered among themselves ("Opdatering 2"), pages aside.
     shown = municipal_count(session, incident_id) if notify.kind.municipal else notice.sequence
     esc = registry.escalation
-    domain = esc.sender.email.rpartition("@")[2]
     # Short enough that the Message-ID header is never folded; the uid part keeps it unique
     # when incident numbers start again in a new database.
     thread = f"{incident_id}-{row.uid[:8]}" if row is not None else HEARTBEAT_THREAD
@@ -183,6 +180,17 @@ def enqueue_notice(
     if incident_id is not None:
         headers["X-FMK-Incident"] = str(incident_id)
     queued = addressees(notify, registry, incident)
+    # What every message of the notice says alike, worked out once for all of them.
+    common = notice_context(
+        number=incident_id,
+        incident=incident,
+        notify=notify,
+        sequence=shown,
+        now=now,
+        recipient=esc.sender,
+        registry=registry,
+    )
+    letters = []
     for to in queued:
         link = None
         if notify.kind is NoticeKind.PAGE and ack_url is not None:
@@ -192,54 +200,36 @@ def enqueue_notice(
             paging.queue_sms(session, notice, to, incident, link, now, registry)
         if notify.sms_only:
             continue
-        context = notice_context(
-            number=incident_id,
-            incident=incident,
-            notify=notify,
-            sequence=shown,
-            now=now,
+        context = replace(
+            common,
             recipient=to.recipient,
-            registry=registry,
             ack_url=link,
             receipt_url=receipt_link(receipt_url, notify, to.recipient),
         )
-        rendered = renderer.render(context)
-        rfc_id = make_message_id(thread, notice.sequence, to.audience, domain)
-        mail = build_message(
-            rendered,
-            sender=esc.sender,
-            reply_to=esc.reply_to,
-            to=to.to,
-            cc=to.cc,
-            message_id=rfc_id,
-            references=earlier[to.audience],
-            date=now.astimezone(COPENHAGEN),
-            headers=headers,
-        )
-        message = MessageRow(
-            notice_id=_id(notice.id),
-            audience=to.audience,
-            rfc_message_id=rfc_id,
-            envelope_from=esc.sender.email,
-            subject=rendered.subject,
-            raw=as_bytes(mail),
-        )
-        session.add(message)
-        session.flush()
-        wakeup.queued(session)
         paged = to.recipient if isinstance(to.recipient, Person) else None
-        for person in to.to:
-            if paged is not None and not paged.pages_by(Channel.EMAIL):
-                continue
-            session.add(
-                DeliveryRow(
-                    message_id=_id(message.id),
-                    recipient=person.email,
-                    enqueued_at=now,
-                    next_attempt_at=now,
-                    person=paged.email if paged is not None else None,
-                )
+        letters.append(
+            mail.Letter(
+                audience=to.audience,
+                rendered=renderer.render(context),
+                to=to.to,
+                cc=to.cc,
+                references=earlier[to.audience],
+                recipients=tuple(
+                    p.email for p in to.to if paged is None or paged.pages_by(Channel.EMAIL)
+                ),
+                person=paged.email if paged is not None else None,
             )
+        )
+    head = mail.Letterhead(
+        notice_id=_id(notice.id),
+        thread=thread,
+        sequence=notice.sequence,
+        sender=esc.sender,
+        reply_to=esc.reply_to,
+        dated=now,
+        headers=headers,
+    )
+    mail.write(session, head, letters)
     return Enqueued(notice, tuple(queued))
 
 

@@ -12,6 +12,7 @@ write lock like any other (its busy timeout), outside the sender's own record qu
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -100,8 +101,13 @@ class RelayWatch:
         self._engine = engine
         self._failing: bool | None = None  # unknown until the first outcome
 
+    @property
+    def unsure(self) -> bool:
+        """Whether a success is news: the relay was failing, or we do not know yet."""
+        return self._failing is not False
+
     def succeeded(self, now: datetime) -> None:
-        if self._failing is not False:
+        if self.unsure:
             record_success(self._engine, now)
             self._failing = False
 
@@ -118,16 +124,23 @@ class WatchedConnection(SmtpConnection):
         self._watch = watch
         self._clock = clock
 
-    async def send(self, envelope_from: str, recipient: str, raw: bytes) -> str:
+    async def send(
+        self,
+        envelope_from: str,
+        recipient: str,
+        raw: bytes,
+        ready: Callable[[], Awaitable[object]] | None = None,
+    ) -> str:
         try:
-            reply = await super().send(envelope_from, recipient, raw)
+            reply = await super().send(envelope_from, recipient, raw, ready)
         except SendFailure as failure:
             if failure.permanent:  # the relay answered about this recipient: it works
                 await asyncio.to_thread(self._watch.succeeded, self._clock.now())
             else:
                 await asyncio.to_thread(self._watch.failed, failure.reply, self._clock.now())
             raise
-        await asyncio.to_thread(self._watch.succeeded, self._clock.now())
+        if self._watch.unsure:  # else nothing to write: no thread, no wait after the 250
+            await asyncio.to_thread(self._watch.succeeded, self._clock.now())
         return reply
 
 

@@ -25,9 +25,10 @@ from dispatcher.bounces import verp
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
 from dispatcher.outbox import queue, relay, wakeup, watch
+from dispatcher.outbox.courier import Courier
 from dispatcher.outbox.record import Recorder
 from dispatcher.outbox.retry import RetryPolicy
-from dispatcher.outbox.smtp import SendFailure, SmtpConnection
+from dispatcher.outbox.smtp import SmtpConnection
 from dispatcher.store.db import is_sqlite
 from dispatcher.waiting import first_of
 
@@ -40,6 +41,11 @@ IDLE_POLL = timedelta(seconds=1)
 # notification lost while the LISTEN connection was down, or rows written by hand.
 RESCAN = timedelta(seconds=30)
 DATABASE_RETRY = timedelta(seconds=2)
+# The queue holds at most this many claimed deliveries per SMTP connection, and is filled up
+# again when it holds fewer than one per connection: each claim is a commit (on SQLite a flush
+# to disk, behind the same lock as the records), so claiming one or two at a time cost as much
+# as the records did. A crash leaves those claimed and not started to their claim's expiry.
+CLAIM_AHEAD = 4
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,16 +65,9 @@ class Sender:
         sender always sends, as a single daemon or a test does."""
         self._engine = engine
         self._clock = clock
-        self._rng = rng or random.Random()
         self._concurrency = settings.send_concurrency
         self._lease = settings.claim_timeout
-        self._retry = RetryPolicy(
-            initial=settings.retry_initial,
-            maximum=settings.retry_max,
-            deadline=settings.retry_deadline,
-        )
         self._connections = relay.connections(settings, engine, clock, self._concurrency)
-        self._envelope_from = verp.envelope_from(settings)
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._leader = leader
@@ -82,6 +81,18 @@ class Sender:
             parallel=1 if is_sqlite(engine) else self._concurrency,
         )
         self._taken = asyncio.Event()
+        self._courier = Courier(
+            recorder=self._recorder,
+            retry=RetryPolicy(
+                initial=settings.retry_initial,
+                maximum=settings.retry_max,
+                deadline=settings.retry_deadline,
+            ),
+            rng=rng or random.Random(),
+            clock=clock,
+            envelope_from=verp.envelope_from(settings),
+            retried=self.wake.set,
+        )
 
     def _fence(self) -> tuple[bool, queue.Fence | None]:
         """Whether we may send now, and under which fence."""
@@ -155,8 +166,9 @@ class Sender:
             await self.close()
 
     async def _stream(self, stop: asyncio.Event) -> None:
-        """Keep up to one claimed delivery per connection waiting in the queue, beyond those
-        being sent, until `stop` or until we no longer lead; then hand back what waits."""
+        """Keep claimed deliveries waiting in the queue (at least one per connection while
+        there are due ones, at most `CLAIM_AHEAD` per connection), until `stop` or until we no
+        longer lead; then hand back what waits."""
         lanes: asyncio.Queue[queue.Claim | None] = asyncio.Queue()
         async with asyncio.TaskGroup() as group:
             for connection in self._connections:
@@ -188,7 +200,7 @@ class Sender:
                 self._taken.clear()
                 await first_of(stop, self._taken)
                 continue
-            claims = await self._claim(fence, 2 * self._concurrency - lanes.qsize())
+            claims = await self._claim(fence, CLAIM_AHEAD * self._concurrency - lanes.qsize())
             for claim in claims:
                 lanes.put_nowait(claim)
             if not claims:
@@ -222,23 +234,30 @@ class Sender:
         takes None. An unexpected error with one delivery is logged and leaves its row claimed,
         to be tried again when the claim expires, and the lane goes on; a database error stops
         the lane (and the sender's round), and `run` waits the database out."""
-        while (claim := await lanes.get()) is not None:
-            self._taken.set()
-            if self._must_stop():
-                released = await self._hand_back([claim])
-                log.info("sender.handed_back", deliveries=released)
-                continue
-            try:
-                await self._deliver(connection, claim)
-            except SQLAlchemyError:
-                raise
-            except Exception:
-                await connection.close()
-                log.exception(
-                    "delivery.error",
-                    delivery_id=claim.delivery_id,
-                    retry_after=self._lease.total_seconds(),
-                )
+        recording: asyncio.Task[None] | None = None  # the last 250's record, maybe unfinished
+        try:
+            while (claim := await lanes.get()) is not None:
+                self._taken.set()
+                if self._must_stop():
+                    released = await self._hand_back([claim])
+                    log.info("sender.handed_back", deliveries=released)
+                    continue
+                try:
+                    recording = await self._courier.deliver(connection, claim, recording)
+                except SQLAlchemyError:
+                    raise
+                except Exception:
+                    await connection.close()
+                    log.exception(
+                        "delivery.error",
+                        delivery_id=claim.delivery_id,
+                        retry_after=self._lease.total_seconds(),
+                    )
+        finally:
+            if recording is not None:
+                await asyncio.wait([recording])  # never leave a record behind
+        if recording is not None:
+            recording.result()  # its database error, if it had one
 
     async def _hand_back(self, claims: list[queue.Claim]) -> int:
         records = (self._recorder.record(queue.handed_back(c)) for c in claims)
@@ -248,43 +267,6 @@ class Sender:
         """Run one write (in a worker thread), behind this sender's others on SQLite."""
         with self._writes:
             return write(*args, **kwargs)
-
-    async def _deliver(self, connection: SmtpConnection, claim: queue.Claim) -> None:
-        bound = log.bind(
-            incident_id=claim.incident_id,
-            delivery_id=claim.delivery_id,
-            notice=claim.notice_kind,
-            recipient=claim.recipient,
-            attempt=claim.attempts,
-        )
-        try:
-            sender = self._envelope_from(claim.delivery_id, claim.envelope_from)
-            reply = await connection.send(sender, claim.recipient, claim.raw)
-        except SendFailure as failure:
-            await self._record_failure(claim, failure, bound)
-            return
-        recorded = await self._recorder.record(
-            queue.sent(claim, reply=reply, now=self._clock.now())
-        )
-        bound.info("delivery.sent", reply=reply, recorded=recorded)
-
-    async def _record_failure(
-        self, claim: queue.Claim, failure: SendFailure, bound: structlog.typing.FilteringBoundLogger
-    ) -> None:
-        now = self._clock.now()
-        retry_at = None
-        if not failure.permanent:
-            retry_at = self._retry.next_attempt(
-                attempts=claim.attempts, enqueued_at=claim.enqueued_at, now=now, rng=self._rng
-            )
-        if retry_at is None:
-            reply = failure.reply if failure.permanent else f"gave up: {failure.reply}"
-            await self._recorder.record(queue.failed(claim, reply=reply, now=now))
-            bound.error("delivery.failed", reply=reply, permanent=failure.permanent)
-            return
-        await self._recorder.record(queue.retry(claim, reply=failure.reply, at=retry_at))
-        self.wake.set()  # the sender, if idle, must learn the new due time
-        bound.warning("delivery.retry", reply=failure.reply, retry_at=retry_at.isoformat())
 
 
 def _drain(lanes: asyncio.Queue[queue.Claim | None]) -> list[queue.Claim]:

@@ -1,5 +1,5 @@
-"""One SMTP connection that sends one message to one recipient at a time, and says whether a
-failure is worth retrying or final.
+"""One SMTP connection that sends one message to one recipient at a time (MAIL, RCPT, DATA),
+and says whether a failure is worth retrying or final.
 
 Final (permanent) is only a 5xx that speaks of this recipient or this message: the answer to
 RCPT or to the end of DATA. Everything else — 4xx, a lost connection, TLS trouble, and 5xx
@@ -10,6 +10,7 @@ fixed at the relay or in our configuration, and is retried until the deadline.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Awaitable, Callable
 
 import aiosmtplib
 
@@ -40,15 +41,27 @@ class SmtpConnection:
         self._settings = settings
         self._client: aiosmtplib.SMTP | None = None
 
-    async def send(self, envelope_from: str, recipient: str, raw: bytes) -> str:
-        """Send `raw` to `recipient`; return the relay's reply or raise `SendFailure`."""
+    async def send(
+        self,
+        envelope_from: str,
+        recipient: str,
+        raw: bytes,
+        ready: Callable[[], Awaitable[object]] | None = None,
+    ) -> str:
+        """Send `raw` to `recipient`; return the relay's reply or raise `SendFailure`. `ready`,
+        if given, is awaited after RCPT and before DATA, so the relay cannot take the message
+        before it has returned (the sender waits there for its previous record)."""
         try:
             client = await self._connected()
-            errors, reply = await client.sendmail(envelope_from, [recipient], raw)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
+            size = [f"SIZE={len(raw)}"] if client.supports_extension("size") else []
+            await client.mail(envelope_from, options=size)
+            await client.rcpt(recipient)
+            if ready is not None:
+                await ready()
+            response = await client.data(raw)
+        except aiosmtplib.SMTPRecipientRefused as exc:
             await self.close()
-            refused = exc.recipients[0]
-            raise _failure(refused.code, refused.message) from exc
+            raise _failure(exc.code, exc.message) from exc
         except aiosmtplib.SMTPDataError as exc:
             await self.close()
             raise _failure(exc.code, exc.message) from exc
@@ -63,11 +76,10 @@ class SmtpConnection:
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self.close()
             raise SendFailure(f"connection: {type(exc).__name__}: {exc}", permanent=False) from exc
-        if errors:
+        except Exception:  # `ready` failed (the database): the SMTP transaction is half done
             await self.close()
-            response = next(iter(errors.values()))
-            raise _failure(response.code, response.message)
-        return f"250 {reply}"
+            raise
+        return f"250 {response.message}"
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -92,6 +104,11 @@ class SmtpConnection:
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
         )
         await client.connect()
+        if client.is_ehlo_or_helo_needed:  # as sendmail would, for the extensions
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await client.helo()
         self._client = client
         return client
 
