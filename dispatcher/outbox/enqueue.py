@@ -197,7 +197,17 @@ def enqueue_notice(
             assert isinstance(to.recipient, Person)
             link = ack_url(to.recipient.email)
         if isinstance(to.recipient, Person) and paging.wanted(notify, to.recipient):
-            paging.queue_sms(session, notice, to, incident, link, now, registry)
+            paging.queue_sms(
+                session,
+                notice,
+                to,
+                incident,
+                link,
+                now,
+                registry,
+                info=notify.info,
+                codes=notify.municipalities,
+            )
         if notify.sms_only:
             continue
         context = replace(

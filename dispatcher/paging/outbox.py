@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from dispatcher.outbox.enqueue import Addressee
 
 SMS_KINDS = frozenset({NoticeKind.PAGE, NoticeKind.OWNER})
-# Information that must reach its people while the mail relay fails: by SMS as well.
-SMS_INFOS = frozenset({Info.RELAY_FAILING})
+# Information that must reach its people by every channel: word that the mail relay fails,
+# and the list of municipalities to ring (issue #12): by SMS as well.
+SMS_INFOS = frozenset({Info.RELAY_FAILING, Info.CALL_LIST})
 CODE_DIGITS = 6
 LINK_KEY_BYTES = 8  # 11 characters of URL-safe base64, 64 random bits
 SHORT_PATH = "/p/"
@@ -53,8 +54,11 @@ def queue_sms(
     ack_link: str | None,
     now: datetime,
     registry: Registry,
+    info: Info | None = None,
+    codes: tuple[int, ...] = (),
 ) -> None:
-    """The SMS of `notice` to the person `to`, who pages by SMS (see `wanted`)."""
+    """The SMS of `notice` to the person `to`, who pages by SMS (see `wanted`); `info` and
+    `codes` as the notice's `Notify` has them."""
     person, audience, number = to.recipient, to.audience, notice.incident_id
     assert isinstance(person, Person)
     assert person.phone is not None
@@ -85,6 +89,8 @@ def queue_sms(
             round_number=incident.page_round,
             drill=incident.drill,
         )
+    elif info is Info.CALL_LIST:
+        sms = sms_text.call_list(number=number, names=_names(registry, codes))
     elif notice.kind == NoticeKind.ONCALL_INFO:
         sms = sms_text.fit(f"FMK-nedbrud #{number}: ", notice.message or "", "")
     else:
@@ -117,6 +123,11 @@ def queue_sms(
             next_attempt_at=now,
         )
     )
+
+
+def _names(registry: Registry, codes: tuple[int, ...]) -> list[str]:
+    found = (registry.municipality(code) for code in codes)
+    return [m.name for m in found if m is not None]
 
 
 def _name(registry: Registry, email: str) -> str:

@@ -142,3 +142,10 @@ def owner(*, number: int, owner_name: str, at: datetime, yourself: bool, drill: 
         f"{prefix}FMK-nedbrud #{number}: {owner_name} har taget ansvaret kl. {clock(at, at)}. "
         "Du skal ikke gøre noget."
     )
+
+
+def call_list(*, number: int, names: list[str]) -> Sms:
+    """The list of municipalities to ring, short: who, and where the numbers are."""
+    head = f"FMK-nedbrud #{number}: ring til {len(names)} kommuner, der ikke har bekræftet: "
+    tail = f". Telefonnumre i mailen og i dispatcher incident receipts {number}"
+    return fit(head, ", ".join(names), tail)

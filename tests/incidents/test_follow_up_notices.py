@@ -132,3 +132,28 @@ def test_the_relay_alert_goes_by_sms_too(
     [(to, raw)] = sms
     assert to == PHONES[KHS]
     assert raw.decode().startswith(f"FMK-nedbrud #{number}: Relæet har fejlet siden")
+
+
+def test_the_call_list_goes_by_sms_too(
+    following: service.Dispatch, engine: Engine, clock: FakeClock
+) -> None:
+    """The list of whom to ring reaches the owner by every channel: a short SMS beside the mail."""
+    paging = replace(following, registry=with_phones(following.registry))
+    start = clock.now()
+    scope = (101, 147, 825)
+    number, _ = service.trigger(paging, fmk_down(scope=scope, scope_label="Tre kommuner"), start)
+    service.apply(paging, number, Acknowledge(KHS), start)
+    clock.set(start + 60 * MINUTE)
+    assert service.tick_due(paging, clock.now()) == [number]
+    with transaction(engine) as session:
+        sms = session.execute(
+            select(col(DeliveryRow.recipient), col(MessageRow.raw))
+            .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
+            .where(col(DeliveryRow.channel) == "sms")
+        ).all()
+    [(to, raw)] = [(to, raw) for to, raw in sms if b"ring til" in raw]
+    assert to == PHONES[KHS]
+    assert raw.decode() == (
+        f"FMK-nedbrud #{number}: ring til 3 kommuner, der ikke har bekræftet: København, "
+        f"Frederiksberg, Læsø. Telefonnumre i mailen og i dispatcher incident receipts {number}"
+    )
