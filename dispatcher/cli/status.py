@@ -37,12 +37,13 @@ def status(ctx: typer.Context) -> None:
     from dispatcher.daemon.supervise import loads
     from dispatcher.oncall.duty import on_duty_now
     from dispatcher.outbox import relay
+    from dispatcher.store import backlog
     from dispatcher.store.tables import DeliveryStatus
 
     registry = registry_or_fail(state(ctx).settings)
     engine = open_store(ctx)
     now = SystemClock().now()
-    replicas, lease, deliveries, oldest, open_incidents = _read(engine)
+    replicas, lease, deliveries, oldest, open_incidents = _read(engine, now)
     health = relay.health(engine)
     leader = lease.holder if lease and lease.expires_at and lease.expires_at > now else None
     table = Table(
@@ -77,11 +78,10 @@ def status(ctx: typer.Context) -> None:
         console.print("[bold red]No replica leads:[/] nothing is paged or sent until one does.")
     else:
         console.print(f"Leader {leader[:8]} (epoch {lease.epoch if lease else 0}).")
-    counts = ", ".join(f"{deliveries[s]} {s}" for s in DeliveryStatus)
-    # A maintenance notice waits in the outbox until its time: "pending" counts it, but it
-    # has not been waiting.
+    # A maintenance notice waits in the outbox until its time: "scheduled", not pending.
+    counts = ", ".join(f"{deliveries[s]} {s}" for s in (*DeliveryStatus, backlog.SCHEDULED))
     waited = ""
-    if oldest is not None and oldest <= now:
+    if oldest is not None:
         waited = f"; oldest pending {(now - oldest).total_seconds():.0f} s"
     console.print(f"Deliveries: {counts}{waited}.", highlight=False)
     on_call = on_duty_now(engine, registry, now).escalation.oncall
@@ -131,18 +131,17 @@ def _task_line(replica: str, name: str, health: TaskHealth) -> str:
 
 
 def _read(
-    engine: Engine,
+    engine: Engine, now: datetime
 ) -> tuple[
     list[ReplicaRow], LeaderLeaseRow | None, Counter[str], datetime | None, list[IncidentRow]
 ]:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
     from sqlmodel import col
 
+    from dispatcher.store import backlog
     from dispatcher.store.db import transaction
     from dispatcher.store.tables import (
         LEADER_LEASE,
-        DeliveryRow,
-        DeliveryStatus,
         IncidentRow,
         LeaderLeaseRow,
         ReplicaRow,
@@ -151,18 +150,8 @@ def _read(
     with transaction(engine) as session:
         replicas = list(session.scalars(select(ReplicaRow).order_by(col(ReplicaRow.started_at))))
         lease = session.get(LeaderLeaseRow, LEADER_LEASE)
-        deliveries: Counter[str] = Counter(
-            dict(
-                session.execute(
-                    select(col(DeliveryRow.status), func.count()).group_by(col(DeliveryRow.status))
-                ).all()
-            )
-        )
-        oldest = session.scalar(
-            select(func.min(col(DeliveryRow.enqueued_at))).where(
-                col(DeliveryRow.status) == DeliveryStatus.PENDING
-            )
-        )
+        deliveries = Counter(backlog.by_state(session, now))
+        oldest = backlog.oldest_due(session, now)
         open_incidents = list(
             session.scalars(
                 select(IncidentRow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,16 +12,20 @@ from typer.testing import CliRunner
 
 from dispatcher.cli.app import app
 from dispatcher.clock import SystemClock
+from dispatcher.core.maintenance import Schedule
 from dispatcher.daemon import leadership
 from dispatcher.daemon.leadership import TTL, SecondDaemon, SqliteLock
 from dispatcher.daemon.replicas import register
 from dispatcher.incidents import service
+from dispatcher.maintenance import service as maintenance
 from dispatcher.outbox import queue
 from dispatcher.store.db import make_engine
 from dispatcher.store.migrate import upgrade
 from tests.conftest import CONTACTS, TEMPLATES
 from tests.support.clock import FakeClock
 from tests.support.incidents import fmk_down
+
+KHS = "khs@medcom.dk"
 
 SEC = timedelta(seconds=1)
 
@@ -148,6 +153,23 @@ class TestStatusCommand:
         assert "leader" in out
         assert "Deliveries: 101 pending, 0 sending, 0 sent, 0 failed" in out
         assert "Open incident #1 (triggered)" in out
+
+    def test_a_maintenance_window_ahead_is_scheduled_not_pending(
+        self, database_url: str, engine: Engine, dispatch: service.Dispatch
+    ) -> None:
+        """Its reminders, start and end wait for their time; they are not a queue that is
+        stuck, and the oldest pending age is that of what is due now."""
+        now = SystemClock().now()
+        start = now + timedelta(days=3)
+        window = Schedule(KHS, start, start + timedelta(hours=4), "Opgradering af FMK.")
+        maintenance.schedule(dispatch, window, now)
+        _, out = self._run(database_url)
+        assert re.search(r"Deliveries: (\d+) pending, .* (\d+) scheduled; oldest pending", out)
+        pending, scheduled = map(int, re.findall(r"(\d+) (?:pending|scheduled)", out)[:2])
+        assert pending > 0  # the announcement, due now
+        assert scheduled == 4 * pending  # the two reminders, the start and the end
+        age = int(re.findall(r"oldest pending (\d+) s", out)[0])
+        assert age < 60
 
 
 def test_migration_creates_the_lease_row(tmp_path: Path) -> None:
