@@ -34,6 +34,17 @@ def following(dispatch: service.Dispatch) -> service.Dispatch:
     return replace(dispatch, policy=Policy())
 
 
+def sms_sent(engine: Engine) -> list[tuple[str, bytes]]:
+    """(number, text) of every SMS in the outbox."""
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(col(DeliveryRow.recipient), col(MessageRow.raw))
+            .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
+            .where(col(DeliveryRow.channel) == "sms")
+        ).all()
+    return [(to, raw) for to, raw in rows]
+
+
 def sent_to(smtp: MailCatcher) -> list[tuple[str, ...]]:
     return [item.recipients for item in smtp.received]
 
@@ -123,13 +134,7 @@ def test_the_relay_alert_goes_by_sms_too(
     record_failure(engine, "421 try later", start)
     clock.set(start + 5 * MINUTE)
     assert service.tick_due(paging, clock.now()) == [number]
-    with transaction(engine) as session:
-        sms = session.execute(
-            select(col(DeliveryRow.recipient), col(MessageRow.raw))
-            .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
-            .where(col(DeliveryRow.channel) == "sms")
-        ).all()
-    [(to, raw)] = sms
+    [(to, raw)] = sms_sent(engine)
     assert to == PHONES[KHS]
     assert raw.decode().startswith(f"FMK-nedbrud #{number}: Relæet har fejlet siden")
 
@@ -145,13 +150,7 @@ def test_the_call_list_goes_by_sms_too(
     service.apply(paging, number, Acknowledge(KHS), start)
     clock.set(start + 60 * MINUTE)
     assert service.tick_due(paging, clock.now()) == [number]
-    with transaction(engine) as session:
-        sms = session.execute(
-            select(col(DeliveryRow.recipient), col(MessageRow.raw))
-            .join(MessageRow, col(MessageRow.id) == col(DeliveryRow.message_id))
-            .where(col(DeliveryRow.channel) == "sms")
-        ).all()
-    [(to, raw)] = [(to, raw) for to, raw in sms if b"ring til" in raw]
+    [(to, raw)] = [(to, raw) for to, raw in sms_sent(engine) if b"ring til" in raw]
     assert to == PHONES[KHS]
     assert raw.decode() == (
         f"FMK-nedbrud #{number}: ring til 3 kommuner, der ikke har bekræftet: København, "
