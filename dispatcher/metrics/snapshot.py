@@ -36,10 +36,9 @@ class Snapshot:
 
     open_incidents: int
     incidents: Mapping[str, int]
-    # By status; a pending delivery of a notice due later (a maintenance reminder) counts as
-    # "scheduled", not "pending": it is not waiting for the relay.
+    # By status; a pending delivery due later (a maintenance reminder) counts as "scheduled".
     deliveries: Mapping[str, int]
-    # When the longest-waiting pending delivery became due: queued, or its notice's due time.
+    # When the longest-waiting pending delivery fell due (store.backlog).
     oldest_pending_due_at: datetime | None
     last_signals: Mapping[str, datetime]
     last_heartbeat_at: datetime | None

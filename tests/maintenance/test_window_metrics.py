@@ -1,5 +1,5 @@
-"""A maintenance window's notices due days ahead are `scheduled` in the metrics, not pending:
-they must not make the oldest-pending age days long (the "deliveries stuck" alert) until due."""
+"""A maintenance window's notices due days ahead are `scheduled` in the metrics, not pending,
+until they fall due; the oldest-pending age counts from their due time."""
 
 from __future__ import annotations
 
