@@ -78,8 +78,11 @@ def may_be_lazy(engine: Engine) -> Iterator[Session]:
         return
     if was_lazy:
         flusher(engine).soon()
-    else:
+        return
+    try:
         flusher(engine).now()
+    except OSError as exc:  # the disk refused: a database error (a 503 to retry), not a 500
+        raise OperationalError("fsync of the SQLite WAL", None, exc) from exc
 
 
 def _synchronous(raw: Any, level: str) -> None:

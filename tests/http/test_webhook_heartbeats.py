@@ -19,6 +19,7 @@ from dispatcher.contacts.model import Registry
 from dispatcher.http.app import create_app
 from dispatcher.notices.render import NoticeRenderer
 from dispatcher.runtime import Runtime
+from dispatcher.signals import durability
 from dispatcher.signals.auth import sign
 from dispatcher.store.db import is_sqlite
 from tests.http.conftest import BreakStore
@@ -94,6 +95,25 @@ async def test_a_heartbeat_to_a_failing_database_is_a_503_to_retry(
     assert failed.status_code == 503, failed.text
     assert failed.json()["error"] == "database_unavailable"
     assert "Retry-After" in failed.headers
+
+
+async def test_a_disk_that_refuses_the_sync_is_a_503_to_retry(
+    post: Post, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first heartbeat starts the watch and is synced before its answer (signals.durability);
+    an fsync that fails (EIO, a full disk) is answered as a database that is not there."""
+    if not is_sqlite(engine):
+        pytest.skip("the WAL file synced by the dispatcher is SQLite's")
+
+    def refuse(_descriptor: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(durability.os, "fsync", refuse)
+    failed = await post.response(HEARTBEAT)
+    assert failed.status_code == 503, failed.text
+    assert failed.json()["error"] == "database_unavailable"
+    monkeypatch.undo()
+    assert (await post(HEARTBEAT))["duplicate"] is True  # committed, then answered as a repeat
 
 
 async def test_a_heartbeat_after_the_server_cut_the_connection_off_is_answered(
