@@ -54,8 +54,9 @@ def queue_sms(
     ack_link: str | None,
     now: datetime,
     registry: Registry,
-    info: Info | None = None,
-    codes: tuple[int, ...] = (),
+    *,
+    info: Info | None,
+    codes: tuple[int, ...],
 ) -> None:
     """The SMS of `notice` to the person `to`, who pages by SMS (see `wanted`); `info` and
     `codes` as the notice's `Notify` has them."""
